@@ -1,0 +1,25 @@
+"""Immutable, diffable version history for bot configurations.
+
+The names exported here come from the framework-free core: importing them needs
+no Django settings (and does not import Django at all).
+"""
+
+from __future__ import annotations
+
+from config_versions.core import (
+    ConfigVersion,
+    ConfigVersionManager,
+    InMemoryStore,
+    InvalidConfigError,
+    VersionConflictError,
+    VersionStore,
+)
+
+__all__ = [
+    "ConfigVersion",
+    "ConfigVersionManager",
+    "InMemoryStore",
+    "InvalidConfigError",
+    "VersionConflictError",
+    "VersionStore",
+]

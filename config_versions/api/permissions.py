@@ -1,0 +1,43 @@
+"""Who may do what through the API: Django model permissions, rollback separate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class BotConfigPermission(BasePermission):
+    """Read needs ``view_botconfig``, create ``add_botconfig``, a new version
+    ``change_botconfig`` and a rollback ``rollback_botconfig``.
+
+    A view names the action it performs in ``permission_action`` when the HTTP method
+    alone does not say (a rollback is a POST, like a create).
+    """
+
+    method_actions = {
+        "GET": "view",
+        "HEAD": "view",
+        "OPTIONS": "view",
+        "POST": "add",
+        "PUT": "change",
+    }
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        if not user or not user.is_authenticated:
+            return False
+        action = getattr(view, "permission_action", None) or self.method_actions.get(
+            request.method or ""
+        )
+        if action is None:
+            # Methods we do not serve (PATCH, DELETE) get their 405 from the view.
+            return True
+        return bool(user.has_perm(f"config_versions.{action}_botconfig"))
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return self.has_permission(request, view)

@@ -1,0 +1,128 @@
+"""Canonical JSON: the one encoding that copies, hashes and size limits agree on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from config_versions.core.errors import InvalidConfigError
+
+_canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+# Keeps the caller's key order: what users wrote is what they read back.
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, UTF-8 text: equal data always encodes to equal text."""
+    return _canonical.encode(value)
+
+
+def content_hash(config: Any) -> str:
+    return sha256_hex(canonical_json(config))
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chain_hash(
+    previous_chain_hash: str,
+    content_hash: str,
+    *,
+    version: int,
+    timestamp: float,
+    reason: str,
+    previous_version: int | None,
+    created_by: str | None,
+    metadata: Mapping[str, Any],
+) -> str:
+    """Hash linking a version to its predecessor.
+
+    It covers the content hash rather than the config, so a store can copy a config
+    (a rollback) without decoding it and still extend the chain.
+    """
+    recorded = canonical_json(
+        [
+            previous_chain_hash,
+            content_hash,
+            version,
+            repr(float(timestamp)),
+            reason,
+            previous_version,
+            created_by,
+            metadata,
+        ]
+    )
+    return sha256_hex(recorded)
+
+
+def normalize_config(config: object, *, max_bytes: int | None = None) -> tuple[dict[str, Any], str]:
+    """Return a private copy of ``config`` as plain JSON data, and its compact JSON text.
+
+    Going through JSON both deep-copies (faster than ``copy.deepcopy``) and proves the
+    value can be stored by any backend: what comes back is what a database would return.
+    """
+    if not isinstance(config, Mapping):
+        raise InvalidConfigError(
+            f"A config must be a JSON object (a dict), not {type(config).__name__}."
+        )
+    try:
+        text = _compact.encode(config)
+    except RecursionError as exc:
+        raise InvalidConfigError("The config is nested too deeply to store.") from exc
+    except (ValueError, TypeError) as exc:  # NaN / Infinity, a cycle, a set or an object
+        raise InvalidConfigError(f"The config is not valid JSON data: {exc}.") from exc
+    # A literal backslash-u0000 in a string also matches; _find_nul tells them apart.
+    if "\\u0000" in text and (path := _find_nul(config, "")):
+        raise InvalidConfigError(
+            "The config contains a NUL character (\\u0000), which databases cannot store.",
+            [(path, "contains a NUL character (\\u0000)")],
+        )
+    if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
+        raise InvalidConfigError(
+            f"The config is larger than the limit of {max_bytes} bytes (measured as compact JSON)."
+        )
+    copied: dict[str, Any] = json.loads(text)
+    return copied, text
+
+
+def _find_nul(value: Any, path: str) -> str:
+    from config_versions.core.diff import escape_pointer_token
+
+    if isinstance(value, str):
+        return path if "\x00" in value else ""
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, Mapping):
+        for key, child in value.items():
+            sub = f"{path}/{escape_pointer_token(str(key))}"
+            if "\x00" in str(key):
+                return sub
+            items.append((sub, child))
+    elif isinstance(value, list | tuple):
+        items = [(f"{path}/{index}", child) for index, child in enumerate(value)]
+    for sub, child in items:
+        found = _find_nul(child, sub)
+        if found:
+            return found
+    return ""
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of containers: ``{}`` is 1, ``{"a": []}`` is 2; scalars are 0."""
+    depth = 0
+    level = [value]
+    while level:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+    return depth

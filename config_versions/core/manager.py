@@ -1,0 +1,341 @@
+"""The versioning rules, in one place, for every store."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+from config_versions.core.diff import diff_configs
+from config_versions.core.errors import InvalidConfigError, StoreConflict, VersionConflictError
+from config_versions.core.jsondata import json_depth, normalize_config
+from config_versions.core.store import InMemoryStore, VersionStore
+from config_versions.core.version import ConfigVersion
+
+logger = logging.getLogger("config_versions")
+
+Validator = Callable[[dict[str, Any]], None]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Writers without expected_version retry when another writer took the next number;
+# each retry starts from the head the conflict reported, so a retry only fails if yet
+# another writer got in first. 50 rounds is far beyond any contention seen in tests.
+DEFAULT_MAX_RETRIES = 50
+
+
+class ConfigVersionManager:
+    """Create, update, roll back and inspect the versions of one configuration.
+
+    With no arguments it keeps history in memory, exactly as the seed document shows.
+    Given a store (``bot.version_manager`` gives one bound to the database) it keeps
+    the same rules on that storage. ``validators`` are called with every config about
+    to become a version (create, update, rollback) and raise to refuse it.
+    """
+
+    def __init__(
+        self,
+        store: VersionStore | None = None,
+        *,
+        validators: Sequence[Validator] = (),
+        max_config_bytes: int | None = None,
+        max_depth: int | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+    ) -> None:
+        self._store: VersionStore = store if store is not None else InMemoryStore()
+        self.validators = list(validators)
+        self.max_config_bytes = max_config_bytes
+        self.max_depth = max_depth
+        self.max_retries = max_retries
+
+    @property
+    def store(self) -> VersionStore:
+        return self._store
+
+    # Reading -------------------------------------------------------------------
+
+    @property
+    def current_version(self) -> int:
+        return self._store.current_version()
+
+    @property
+    def current_config(self) -> dict[str, Any] | None:
+        latest = self._store.latest()
+        return latest.config if latest is not None else None
+
+    def get_version(self, version: int) -> ConfigVersion | None:
+        return self._store.get(version)
+
+    def get_history(
+        self, limit: int | None = None, since_version: int | None = None
+    ) -> list[ConfigVersion]:
+        """Versions newest first; ``since_version`` keeps only the ones after it."""
+        if limit is not None and limit < 0:
+            raise ValueError("limit must not be negative")
+        return self._store.history(limit=limit, since_version=since_version)
+
+    def __len__(self) -> int:
+        return self._store.count()
+
+    def diff(self, from_version: int, to_version: int) -> dict[str, Any]:
+        """Differences between two versions.
+
+        ``added``/``removed``/``changed`` keep the seed's top-level shape; ``changes``
+        lists every nested difference with a JSON Pointer path.
+        """
+        old = self._require(from_version)
+        new = self._require(to_version)
+        result = {"from_version": from_version, "to_version": to_version}
+        result.update(diff_configs(old.config, new.config))
+        return result
+
+    # Writing -------------------------------------------------------------------
+
+    def create(
+        self,
+        config: dict[str, Any],
+        reason: str = "Initial configuration",
+        created_by: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ConfigVersion:
+        data, encoded = self._prepare(config)
+        version = ConfigVersion(
+            version=1,
+            config=data,
+            reason=reason,
+            previous_version=None,
+            created_by=created_by,
+            metadata=self._metadata(metadata),
+        )
+        try:
+            self._store.append(version, encoded=encoded)
+        except StoreConflict:
+            raise ValueError(
+                "Configuration already exists. Use update() to create new versions."
+            ) from None
+        logger.info("Created configuration version 1: %s", reason)
+        # Stores keep the encoded text, so ``version`` is already the caller's own.
+        return version
+
+    def update(
+        self,
+        config: dict[str, Any],
+        reason: str = "Configuration update",
+        created_by: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> ConfigVersion:
+        data, encoded = self._prepare(config)
+        meta = self._metadata(metadata)
+        return self._append_next(
+            lambda current: ConfigVersion(
+                version=current + 1,
+                config=data,
+                reason=reason,
+                previous_version=current,
+                created_by=created_by,
+                metadata=meta,
+            ),
+            encoded=encoded,
+            expected_version=expected_version,
+        )
+
+    def rollback(
+        self,
+        to_version: int,
+        reason: str | None = None,
+        created_by: str | None = None,
+        expected_version: int | None = None,
+    ) -> ConfigVersion:
+        """A new version carrying the config of ``to_version``; history is kept."""
+        target = self._store.get(to_version)
+        if target is None:
+            raise ValueError(f"Version {to_version} not found")
+        data, encoded = self._prepare(target.config)
+        rollback_reason = reason or f"Rollback to version {to_version}"
+        return self._append_next(
+            lambda current: ConfigVersion(
+                version=current + 1,
+                config=data,
+                reason=rollback_reason,
+                previous_version=current,
+                created_by=created_by,
+                metadata={"rollback_from": current, "rollback_to": to_version},
+            ),
+            encoded=encoded,
+            expected_version=expected_version,
+            copy_of=to_version,
+        )
+
+    # Serialisation -------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        versions = self._store.all_versions()
+        return {
+            "current_version": versions[-1].version if versions else 0,
+            "versions": [v.to_dict() for v in versions],
+        }
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], store: VersionStore | None = None, **options: Any
+    ) -> ConfigVersionManager:
+        """Rebuild a manager from :meth:`to_dict` output, keeping every recorded field.
+
+        Versions must be numbered 1..N without gaps (a dump of any manager is); the
+        target store must be empty.
+        """
+        manager = cls(store, **options)
+        raw_versions = data.get("versions", [])
+        if not isinstance(raw_versions, list):
+            raise ValueError("'versions' must be a list of version objects")
+        for expected_number, raw in enumerate(raw_versions, start=1):
+            if not isinstance(raw, Mapping):
+                raise ValueError(f"Version entry {expected_number} is not an object")
+            try:
+                version = ConfigVersion.from_dict(dict(raw))
+            except KeyError as exc:
+                raise ValueError(f"Version entry {expected_number} has no {exc} field") from None
+            if version.version != expected_number:
+                raise ValueError(
+                    f"Version entry {expected_number} has number {version.version!r}; "
+                    "versions must be numbered 1, 2, 3 ... without gaps"
+                )
+            config, encoded = normalize_config(version.config)
+            restored = ConfigVersion(
+                version=version.version,
+                config=config,
+                timestamp=float(version.timestamp),
+                reason=str(version.reason or ""),
+                previous_version=version.previous_version,
+                created_by=version.created_by,
+                metadata=manager._metadata(version.metadata),
+            )
+            try:
+                manager._store.append(restored, encoded=encoded)
+            except StoreConflict as exc:
+                raise ValueError(
+                    f"The target already holds {exc.actual_version} version(s)"
+                ) from None
+        return manager
+
+    # Async twins, for async callers such as the seed's ConfigBot save tool --------
+
+    async def acreate(self, *args: Any, **kwargs: Any) -> ConfigVersion:
+        return await self._async(self.create)(*args, **kwargs)
+
+    async def aupdate(self, *args: Any, **kwargs: Any) -> ConfigVersion:
+        return await self._async(self.update)(*args, **kwargs)
+
+    async def arollback(self, *args: Any, **kwargs: Any) -> ConfigVersion:
+        return await self._async(self.rollback)(*args, **kwargs)
+
+    async def aget_version(self, version: int) -> ConfigVersion | None:
+        return await self._async(self.get_version)(version)
+
+    async def aget_history(
+        self, limit: int | None = None, since_version: int | None = None
+    ) -> list[ConfigVersion]:
+        return await self._async(self.get_history)(limit, since_version)
+
+    async def acurrent_version(self) -> int:
+        return await self._async(self._store.current_version)()
+
+    async def acurrent_config(self) -> dict[str, Any] | None:
+        return await self._async(lambda: self.current_config)()
+
+    async def adiff(self, from_version: int, to_version: int) -> dict[str, Any]:
+        return await self._async(self.diff)(from_version, to_version)
+
+    async def alen(self) -> int:
+        return await self._async(self._store.count)()
+
+    # Internals -----------------------------------------------------------------
+
+    def _async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+        # A store doing blocking I/O (the database) offers ``to_async``; the in-memory
+        # store does none, so its calls run inline.
+        to_async = getattr(self._store, "to_async", None)
+        if to_async is not None:
+            wrapped: Callable[P, Awaitable[R]] = to_async(func)
+            return wrapped
+
+        async def inline(*args: P.args, **kwargs: P.kwargs) -> R:
+            return func(*args, **kwargs)
+
+        return inline
+
+    def _append_next(
+        self,
+        build: Callable[[int], ConfigVersion],
+        *,
+        encoded: str,
+        expected_version: int | None,
+        copy_of: int | None = None,
+    ) -> ConfigVersion:
+        if expected_version is not None:
+            current = expected_version
+        else:
+            known = self._store.last_known_version()
+            current = known if known is not None else self._store.current_version()
+        for _attempt in range(self.max_retries):
+            if current == 0:
+                # Only create() makes version 1; make sure the history really is empty.
+                actual = self._store.current_version()
+                if actual == 0:
+                    raise ValueError(
+                        "No configuration exists. Use create() to create the initial version."
+                    )
+                if expected_version is not None:
+                    raise self._conflict(expected_version, actual)
+                current = actual
+            version = build(current)
+            try:
+                self._store.append(version, encoded=encoded, copy_of=copy_of)
+            except StoreConflict as conflict:
+                if expected_version is not None:
+                    raise self._conflict(expected_version, conflict.actual_version) from None
+                current = conflict.actual_version
+                continue
+            logger.info("Created configuration version %d: %s", version.version, version.reason)
+            return version
+        raise RuntimeError(
+            f"Gave up appending a version after {self.max_retries} conflicting attempts"
+        )
+
+    @staticmethod
+    def _conflict(expected: int, actual: int) -> VersionConflictError:
+        return VersionConflictError(
+            f"Version conflict: expected {expected}, but current is {actual}",
+            expected_version=expected,
+            actual_version=actual,
+        )
+
+    def _prepare(self, config: object) -> tuple[dict[str, Any], str]:
+        data, encoded = normalize_config(config, max_bytes=self.max_config_bytes)
+        if self.max_depth is not None and json_depth(data) > self.max_depth:
+            raise InvalidConfigError(
+                f"The config is nested deeper than the limit of {self.max_depth} levels."
+            )
+        for validate in self.validators:
+            validate(data)
+        return data, encoded
+
+    @staticmethod
+    def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+        if not metadata:
+            return {}
+        if not isinstance(metadata, Mapping):
+            raise InvalidConfigError("metadata must be a JSON object (a dict)")
+        try:
+            copied: dict[str, Any] = json.loads(json.dumps(metadata, allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise InvalidConfigError(f"metadata is not valid JSON data: {exc}") from exc
+        return copied
+
+    def _require(self, number: int) -> ConfigVersion:
+        version = self._store.get(number)
+        if version is None:
+            raise ValueError(f"Version {number} not found")
+        return version

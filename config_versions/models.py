@@ -1,0 +1,211 @@
+"""BotConfig and its immutable history, BotConfigVersion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from config_versions.exceptions import ImmutableVersionError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from config_versions.core.manager import ConfigVersionManager
+
+
+class BotConfigQuerySet(models.QuerySet["BotConfig"]):
+    def with_last_version(self) -> BotConfigQuerySet:
+        """Annotate ``last_changed_by`` and ``last_changed_at`` from the head version."""
+        head = BotConfigVersion.objects.filter(
+            bot_config=models.OuterRef("pk"), version=models.OuterRef("current_version")
+        )
+        return self.annotate(
+            last_changed_by=models.Subquery(head.values("created_by")[:1]),
+            last_changed_at=models.Subquery(head.values("created_at")[:1]),
+        )
+
+
+class BotConfig(models.Model):
+    name = models.CharField(_("name"), max_length=200, help_text=_("Human-readable name."))
+    slug = models.SlugField(
+        _("slug"),
+        max_length=100,
+        unique=True,
+        help_text=_("Unique identifier used in URLs and by API clients."),
+    )
+    description = models.TextField(
+        _("description"), blank=True, help_text=_("What this bot is for.")
+    )
+    schema = models.JSONField(
+        _("JSON Schema"),
+        null=True,
+        blank=True,
+        help_text=_("Optional JSON Schema every new version of the config must satisfy."),
+    )
+    created_at = models.DateTimeField(
+        _("created at"), auto_now_add=True, help_text=_("When the config was created.")
+    )
+    updated_at = models.DateTimeField(
+        _("updated at"),
+        auto_now=True,
+        help_text=_("When the config or its current version last changed."),
+    )
+    current_version = models.PositiveIntegerField(
+        _("current version"),
+        default=0,
+        editable=False,
+        help_text=_("Number of the newest version; 0 before the first. Kept by the database."),
+    )
+
+    objects = BotConfigQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bot config")
+        verbose_name_plural = _("bot configs")
+        ordering = ["name"]
+        permissions = [("rollback_botconfig", _("Can roll back bot config"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.schema is not None:
+            from config_versions.validation import check_schema
+
+            check_schema(self.schema)
+
+    @property
+    def version_manager(self) -> ConfigVersionManager:
+        """A manager bound to this config's history in the database."""
+        return self.get_version_manager()
+
+    def get_version_manager(
+        self, user: AbstractBaseUser | AnonymousUser | None = None
+    ) -> ConfigVersionManager:
+        """A manager bound to this config; versions it writes record ``user``."""
+        from config_versions.store import database_manager
+
+        return database_manager(self, user=user)
+
+
+class BotConfigVersionQuerySet(models.QuerySet["BotConfigVersion"]):
+    def newest_first(self) -> BotConfigVersionQuerySet:
+        return self.order_by("-version")
+
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise ImmutableVersionError("Config versions cannot be updated.")
+
+    def delete(self) -> NoReturn:
+        raise ImmutableVersionError(
+            "Config versions cannot be deleted; delete the BotConfig to remove its history."
+        )
+
+    def bulk_update(
+        self,
+        objs: Iterable[BotConfigVersion],
+        fields: Iterable[str],
+        batch_size: int | None = None,
+    ) -> NoReturn:
+        raise ImmutableVersionError("Config versions cannot be updated.")
+
+
+class BotConfigVersion(models.Model):
+    bot_config = models.ForeignKey(
+        BotConfig,
+        on_delete=models.CASCADE,
+        related_name="versions",
+        verbose_name=_("bot config"),
+        help_text=_("The config this version belongs to."),
+    )
+    version = models.PositiveIntegerField(
+        _("version"), help_text=_("Number of this version, 1, 2, 3 ... without gaps.")
+    )
+    config = models.JSONField(_("config"), help_text=_("The whole configuration at this version."))
+    timestamp = models.FloatField(
+        _("timestamp"),
+        help_text=_("When it was created, as the exact Unix time recorded (and hashed)."),
+    )
+    created_at = models.DateTimeField(
+        _("created at"), help_text=_("When it was created, for display and sorting.")
+    )
+    reason = models.TextField(_("reason"), blank=True, help_text=_("Why this version exists."))
+    previous_version = models.PositiveIntegerField(
+        _("previous version"),
+        null=True,
+        blank=True,
+        help_text=_("The version this one was derived from; empty for the first."),
+    )
+    created_by = models.CharField(  # noqa: DJ001 - None ("unknown") and "" must round-trip
+        _("created by"),
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text=_("Who or what created it, as a label (a username, 'configbot' ...)."),
+    )
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by user"),
+        help_text=_("The signed-in user who created it, while that account exists."),
+    )
+    metadata = models.JSONField(
+        _("metadata"),
+        default=dict,
+        blank=True,
+        help_text=_("Free-form details; rollbacks record rollback_from and rollback_to."),
+    )
+    content_hash = models.CharField(
+        _("content hash"),
+        max_length=64,
+        help_text=_("SHA-256 of the config's canonical JSON."),
+    )
+    chain_hash = models.CharField(
+        _("chain hash"),
+        max_length=64,
+        help_text=_(
+            "SHA-256 over the previous chain hash, the content hash and the other recorded "
+            "fields: editing any version breaks the chain from there on."
+        ),
+    )
+
+    objects = BotConfigVersionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bot config version")
+        verbose_name_plural = _("bot config versions")
+        ordering = ["bot_config", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot_config", "version"], name="config_versions_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot_config_id} v{self.version}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableVersionError("Config versions cannot be changed once saved.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableVersionError(
+            "A single config version cannot be deleted; delete the BotConfig instead."
+        )
+
+    @property
+    def rollback_to(self) -> int | None:
+        value = (self.metadata or {}).get("rollback_to")
+        return value if isinstance(value, int) else None
+
+    def validate_unique(self, exclude: Any = None) -> None:
+        # Numbers are assigned by the store under its compare-and-set; nothing to check.
+        return None

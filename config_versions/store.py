@@ -1,0 +1,326 @@
+"""DatabaseStore: a config's history in the site's database.
+
+An append is one INSERT. The unique (bot_config, version) constraint is the
+compare-and-set: a writer that did not see the newest version collides on its number
+and is told the real head, and the manager retries or reports a conflict. A trigger
+installed by migration 0002 keeps ``BotConfig.current_version`` in step inside the
+same statement and refuses any UPDATE of a version row, so no code path (raw SQL
+included) can rewrite history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, connections, transaction
+from django.utils import timezone
+
+from config_versions import conf, signals
+from config_versions.core.errors import StoreConflict
+from config_versions.core.jsondata import canonical_json, chain_hash, sha256_hex
+from config_versions.core.manager import ConfigVersionManager
+from config_versions.core.version import ConfigVersion
+from config_versions.models import BotConfig, BotConfigVersion
+from config_versions.validation import validators_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+R = TypeVar("R")
+
+GENESIS = ""  # the "previous chain hash" of version 1
+_FIELDS = (
+    "version",
+    "config",
+    "timestamp",
+    "reason",
+    "previous_version",
+    "created_by",
+    "metadata",
+)
+# How often a write that hit a transient lock error (SQLite busy, MySQL deadlock) is tried.
+_LOCK_RETRIES = 5
+
+
+def database_manager(
+    bot_config: BotConfig, *, user: AbstractBaseUser | AnonymousUser | None = None
+) -> ConfigVersionManager:
+    return ConfigVersionManager(
+        DatabaseStore(bot_config, user=user),
+        validators=validators_for(bot_config),
+        max_config_bytes=conf.get("MAX_CONFIG_BYTES"),
+        max_depth=conf.get("MAX_DEPTH"),
+    )
+
+
+class DatabaseStore:
+    """The history of one BotConfig, read and appended with a query or two each."""
+
+    def __init__(
+        self,
+        bot_config: BotConfig,
+        *,
+        user: AbstractBaseUser | AnonymousUser | None = None,
+        using: str | None = None,
+    ) -> None:
+        if bot_config.pk is None:
+            raise ValueError("Save the BotConfig before reading or writing its versions.")
+        self.bot_config = bot_config
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.using = using or bot_config._state.db or "default"
+        # (version, chain_hash) of the newest version this object has seen.
+        self._head: tuple[int, str] | None = None
+
+    # Reading -------------------------------------------------------------------
+
+    def _rows(self) -> Any:
+        return BotConfigVersion.objects.using(self.using).filter(bot_config_id=self.bot_config.pk)
+
+    def current_version(self) -> int:
+        head = self._read_head()
+        return head[0] if head else 0
+
+    def last_known_version(self) -> int | None:
+        return self._head[0] if self._head else None
+
+    def latest(self) -> ConfigVersion | None:
+        row = self._rows().order_by("-version").values_list(*_FIELDS, "chain_hash").first()
+        if row is None:
+            return None
+        self._remember(row[0], row[-1])
+        return _version(row)
+
+    def get(self, version: int) -> ConfigVersion | None:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            return None
+        row = self._rows().filter(version=version).values_list(*_FIELDS).first()
+        return _version(row) if row is not None else None
+
+    def history(self, *, limit: int | None, since_version: int | None) -> list[ConfigVersion]:
+        rows = self._rows().order_by("-version")
+        if since_version is not None:
+            rows = rows.filter(version__gt=since_version)
+        values = rows.values_list(*_FIELDS)
+        if limit is not None:
+            values = values[:limit]
+        return [_version(row) for row in values]
+
+    def all_versions(self) -> list[ConfigVersion]:
+        return [_version(row) for row in self.iter_versions()]
+
+    def iter_versions(self) -> Iterator[tuple[Any, ...]]:
+        """Oldest first, streamed in chunks, for exports of long histories."""
+        rows: Iterator[tuple[Any, ...]] = (
+            self._rows().order_by("version").values_list(*_FIELDS).iterator(chunk_size=500)
+        )
+        return rows
+
+    def count(self) -> int:
+        return int(self._rows().count())
+
+    def to_async(self, func: Callable[..., R]) -> Callable[..., Any]:
+        return sync_to_async(func, thread_sensitive=True)
+
+    # Appending -----------------------------------------------------------------
+
+    def append(self, version: ConfigVersion, *, encoded: str, copy_of: int | None = None) -> None:
+        previous_chain = self._previous_chain(version.version)
+        # Hash the canonical (sorted) form: key order is presentation, not content, and
+        # PostgreSQL's jsonb does not keep it.
+        content = sha256_hex(canonical_json(version.config))
+        link = chain_hash(
+            previous_chain,
+            content,
+            version=version.version,
+            timestamp=version.timestamp,
+            reason=version.reason,
+            previous_version=version.previous_version,
+            created_by=version.created_by,
+            metadata=version.metadata,
+        )
+        sql, params = self._insert_sql(version, encoded, content, link, copy_of)
+        self._execute_insert(version.version, sql, params)
+        self._remember(version.version, link)
+        self.bot_config.current_version = version.version
+        self._announce(version, copy_of)
+
+    def _previous_chain(self, number: int) -> str:
+        if number == 1:
+            return GENESIS
+        if self._head is None or self._head[0] != number - 1:
+            self._head = None
+            head = self._read_head()
+            if head is None or head[0] != number - 1:
+                raise StoreConflict(head[0] if head else 0)
+        assert self._head is not None
+        return self._head[1]
+
+    def _read_head(self, *, locking: bool = False) -> tuple[int, str] | None:
+        rows = self._rows().order_by("-version")
+        if locking:
+            rows = rows.select_for_update()
+        head = rows.values_list("version", "chain_hash").first()
+        self._head = (head[0], head[1]) if head else None
+        return self._head
+
+    def _remember(self, number: int, link: str) -> None:
+        if self._head is None or number >= self._head[0]:
+            self._head = (number, link)
+
+    def _insert_sql(
+        self,
+        version: ConfigVersion,
+        encoded: str,
+        content: str,
+        link: str,
+        copy_of: int | None,
+    ) -> tuple[str, list[Any]]:
+        connection = connections[self.using]
+        qn = connection.ops.quote_name
+        table = qn(BotConfigVersion._meta.db_table)
+        columns = [
+            "bot_config_id",
+            "version",
+            "config",
+            "timestamp",
+            "created_at",
+            "reason",
+            "previous_version",
+            "created_by",
+            "created_by_user_id",
+            "metadata",
+            "content_hash",
+            "chain_hash",
+        ]
+        created_at = dt.datetime.fromtimestamp(version.timestamp, tz=dt.UTC)
+        if not settings.USE_TZ:
+            created_at = timezone.make_naive(created_at)
+        json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+        values: list[tuple[str, Any]] = [
+            ("%s", self.bot_config.pk),
+            ("%s", version.version),
+            (json_placeholder, encoded),
+            ("%s", float(version.timestamp)),
+            ("%s", connection.ops.adapt_datetimefield_value(created_at)),
+            ("%s", version.reason),
+            ("%s", version.previous_version),
+            ("%s", version.created_by),
+            ("%s", self.user_id),
+            (json_placeholder, json.dumps(version.metadata)),
+            ("%s", content),
+            ("%s", link),
+        ]
+        column_sql = ", ".join(qn(c) for c in columns)
+        if copy_of is None:
+            placeholders = ", ".join(p for p, _ in values)
+            return (
+                f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})",
+                [v for _, v in values],
+            )
+        # A rollback copies the stored config inside the database: no decoding, no
+        # re-encoding and no megabytes over the wire.
+        select = ", ".join(
+            "src." + qn("config") if c == "config" else p
+            for c, (p, _) in zip(columns, values, strict=True)
+        )
+        params = [v for c, (_, v) in zip(columns, values, strict=True) if c != "config"]
+        sql = (
+            f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src "
+            f"WHERE src.{qn('bot_config_id')} = %s AND src.{qn('version')} = %s"
+        )
+        return sql, [*params, self.bot_config.pk, copy_of]
+
+    def _execute_insert(self, number: int, sql: str, params: list[Any]) -> None:
+        connection = connections[self.using]
+        for attempt in range(_LOCK_RETRIES):
+            try:
+                with self._savepoint(connection), connection.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    if cursor.rowcount == 0:
+                        raise ValueError("The version to copy no longer exists.")
+                return
+            except IntegrityError:
+                head = self._read_head(locking=_needs_locking_read(connection))
+                if head is not None and head[0] >= number:
+                    raise StoreConflict(head[0]) from None
+                if not BotConfig.objects.using(self.using).filter(pk=self.bot_config.pk).exists():
+                    raise ValueError("The bot config was deleted meanwhile.") from None
+                raise
+            except OperationalError as exc:
+                if connection.in_atomic_block or not _is_transient_lock_error(connection, exc):
+                    raise
+                time.sleep(min(0.01 * (attempt + 1), 0.2))
+                head = self._read_head()
+                if head is not None and head[0] >= number:
+                    raise StoreConflict(head[0]) from None
+        raise OperationalError("The database stayed locked; the version was not written.")
+
+    @staticmethod
+    @contextmanager
+    def _savepoint(connection: BaseDatabaseWrapper) -> Iterator[None]:
+        # Inside the caller's transaction a failed INSERT must not poison it; in
+        # autocommit the single statement is atomic on its own and needs no wrapper.
+        if connection.in_atomic_block:
+            with transaction.atomic(using=connection.alias):
+                yield
+        else:
+            yield
+
+    def _announce(self, version: ConfigVersion, copy_of: int | None) -> None:
+        bot_config = self.bot_config
+        transaction.on_commit(
+            partial(
+                signals.version_created.send,
+                sender=BotConfig,
+                bot_config=bot_config,
+                version=version,
+            ),
+            using=self.using,
+        )
+        if copy_of is not None:
+            transaction.on_commit(
+                partial(
+                    signals.config_rolled_back.send,
+                    sender=BotConfig,
+                    bot_config=bot_config,
+                    version=version,
+                    to_version=copy_of,
+                ),
+                using=self.using,
+            )
+
+
+def _version(row: tuple[Any, ...]) -> ConfigVersion:
+    return ConfigVersion(
+        version=row[0],
+        config=row[1],
+        timestamp=row[2],
+        reason=row[3],
+        previous_version=row[4],
+        created_by=row[5],
+        metadata=row[6] if row[6] is not None else {},
+    )
+
+
+def _needs_locking_read(connection: BaseDatabaseWrapper) -> bool:
+    # InnoDB's REPEATABLE READ keeps showing a transaction its first snapshot; only a
+    # locking read sees the version that beat us.
+    return connection.vendor == "mysql" and connection.in_atomic_block
+
+
+def _is_transient_lock_error(connection: BaseDatabaseWrapper, exc: DatabaseError) -> bool:
+    if connection.vendor == "sqlite":
+        return "locked" in str(exc) or "busy" in str(exc)
+    if connection.vendor == "mysql":
+        code = exc.args[0] if exc.args else None
+        return code in (1205, 1213)
+    return False

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.core.checks import run_checks
+from django.test import override_settings
+
+
+def _ids():
+    return sorted({m.id for m in run_checks() if m.id and m.id.startswith("config_versions")})
+
+
+def test_default_settings_pass():
+    assert _ids() == []
+
+
+@override_settings(CONFIG_VERSIONS={"MAX_DEPHT": 3})
+def test_unknown_key():
+    assert _ids() == ["config_versions.E001"]
+
+
+@override_settings(CONFIG_VERSIONS={"MAX_DEPTH": 0, "API_PAGE_SIZE": "50"})
+def test_bad_numbers():
+    assert _ids() == ["config_versions.E002"]
+
+
+@override_settings(CONFIG_VERSIONS={"VALIDATORS": "tests.x"})
+def test_validators_not_a_list():
+    assert _ids() == ["config_versions.E003"]
+
+
+@override_settings(CONFIG_VERSIONS={"VALIDATORS": ["tests.no_such_module.validator"]})
+def test_validator_not_importable():
+    assert _ids() == ["config_versions.E004"]
