@@ -11,6 +11,7 @@ from config_versions.core import (
     ConfigVersionManager,
     InMemoryStore,
     InvalidConfigError,
+    MergeConflictError,
     VersionConflictError,
     VersionStore,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "ConfigVersionManager",
     "InMemoryStore",
     "InvalidConfigError",
+    "MergeConflictError",
     "VersionConflictError",
     "VersionStore",
 ]

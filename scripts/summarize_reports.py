@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 totals = {"passed": 0, "failed": 0, "skipped": 0}
-for report in sorted(Path(sys.argv[1]).glob("*.xml")):
+reports = [r for folder in sys.argv[1:] for r in sorted(Path(folder).glob("*.xml"))]
+for report in reports:
     for suite in ET.parse(report).getroot().iter("testsuite"):
         tests = int(suite.get("tests", 0))
         failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))

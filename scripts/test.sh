@@ -6,6 +6,7 @@
 #   REQUIRE_ALL_DATABASES=1  fail (instead of skip) when PostgreSQL or MariaDB is down (CI)
 #   REQUIRE_BROWSER=1        fail (instead of skip) when Chromium is missing (CI)
 #   SKIP_LINT=1              tests only (used for the extra Python/Django combination)
+#   SKIP_BROWSER=1           leave out the browser tests (they ran in another pass)
 #   PG_URL / MYSQL_URL       where the servers are (defaults: this machine, CI's set-up)
 #   PYTEST_ARGS              extra pytest arguments, e.g. "-k admin -x"
 set -uo pipefail
@@ -42,7 +43,9 @@ run_pytest() {  # name, DATABASE_URL, extra args...
 
 # Browser tests need Chromium; where there is none they skip and say so (CI requires it).
 browser_args=()
-if [ -x /usr/bin/chromium ]; then :; elif [ "${REQUIRE_BROWSER:-0}" = 1 ]; then
+if [ "${SKIP_BROWSER:-0}" = 1 ]; then
+  browser_args=(-m "not browser")
+elif [ -x /usr/bin/chromium ]; then :; elif [ "${REQUIRE_BROWSER:-0}" = 1 ]; then
   fail "Chromium is not installed (/usr/bin/chromium): browser tests cannot run"
 else
   notes+=("SKIPPED: browser tests (no /usr/bin/chromium; apt-get install chromium)")

@@ -182,3 +182,17 @@ def test_budget_update_cold_and_warm(long_history):
 def test_budget_rollback(long_history):
     manager = long_history.version_manager
     assert len(_count(lambda: manager.rollback(3))) <= 3
+
+
+def test_merge_on_the_database(bot_with_history):
+    editor_a = bot_with_history.version_manager
+    base = editor_a.get_version(2).config
+    theirs = {**base, "greeting": "Hi!"}
+    BotConfig.objects.get(pk=bot_with_history.pk).version_manager.update(theirs)
+    merged = editor_a.merge({**base, "name": "HelpBot"}, base_version=2, created_by="ana")
+    assert merged.version == 4
+    assert merged.config == {**base, "name": "HelpBot", "greeting": "Hi!"}
+    assert bot_with_history.versions.get(version=4).metadata == {
+        "merged_from": 2,
+        "merged_onto": 3,
+    }

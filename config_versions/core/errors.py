@@ -32,3 +32,16 @@ class StoreConflict(Exception):
     def __init__(self, actual_version: int) -> None:
         super().__init__(f"current version is {actual_version}")
         self.actual_version = actual_version
+
+
+class MergeConflictError(VersionConflictError):
+    """Edits made against an older version overlap edits made since; nothing was written.
+
+    ``conflicts`` lists the JSON Pointers both sides changed differently.
+    """
+
+    def __init__(
+        self, message: str, expected_version: int, actual_version: int, conflicts: list[str]
+    ) -> None:
+        super().__init__(message, expected_version, actual_version)
+        self.conflicts = conflicts

@@ -8,8 +8,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from config_versions.core.diff import diff_configs
-from config_versions.core.errors import InvalidConfigError, StoreConflict, VersionConflictError
+from config_versions.core.errors import (
+    InvalidConfigError,
+    MergeConflictError,
+    StoreConflict,
+    VersionConflictError,
+)
 from config_versions.core.jsondata import json_depth, normalize_config
+from config_versions.core.merge import three_way_merge
 from config_versions.core.store import InMemoryStore, VersionStore
 from config_versions.core.version import ConfigVersion
 
@@ -168,6 +174,55 @@ class ConfigVersionManager:
             copy_of=to_version,
         )
 
+    def merge(
+        self,
+        config: dict[str, Any],
+        base_version: int,
+        reason: str = "Configuration update",
+        created_by: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ConfigVersion:
+        """Save ``config``, edited from ``base_version``, without losing edits made since.
+
+        If the current version is still ``base_version`` this is a plain update. If not,
+        the edits from ``base_version`` to ``config`` are applied on top of the current
+        config (a three-way merge) and recorded in metadata as ``merged_from`` /
+        ``merged_onto``. Overlapping edits raise :class:`MergeConflictError` naming the
+        paths; nothing is written.
+        """
+        base = self._require(base_version)
+        ours, _ = self._prepare(config)
+        for _attempt in range(self.max_retries):
+            current = self._store.latest()
+            if current is None:
+                raise ValueError(
+                    "No configuration exists. Use create() to create the initial version."
+                )
+            note: dict[str, Any] = {}
+            merged = ours
+            if current.version != base_version:
+                merged, conflicts = three_way_merge(base.config, ours, current.config)
+                if conflicts:
+                    raise MergeConflictError(
+                        f"Cannot merge edits made from version {base_version} onto version "
+                        f"{current.version}: both changed {', '.join(conflicts)}",
+                        expected_version=base_version,
+                        actual_version=current.version,
+                        conflicts=conflicts,
+                    )
+                note = {"merged_from": base_version, "merged_onto": current.version}
+            try:
+                return self.update(
+                    merged,
+                    reason=reason,
+                    created_by=created_by,
+                    metadata={**(metadata or {}), **note},
+                    expected_version=current.version,
+                )
+            except VersionConflictError:
+                continue  # someone saved while we merged: merge again onto theirs
+        raise RuntimeError(f"Gave up merging after {self.max_retries} conflicting attempts")
+
     # Serialisation -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,6 +285,9 @@ class ConfigVersionManager:
 
     async def arollback(self, *args: Any, **kwargs: Any) -> ConfigVersion:
         return await self._async(self.rollback)(*args, **kwargs)
+
+    async def amerge(self, *args: Any, **kwargs: Any) -> ConfigVersion:
+        return await self._async(self.merge)(*args, **kwargs)
 
     async def aget_version(self, version: int) -> ConfigVersion | None:
         return await self._async(self.get_version)(version)

@@ -1,0 +1,100 @@
+"""Three-way merge: carry edits made against an older version over to the current one.
+
+The seed document listed "no merge support" as a limitation. Here, when two people
+edit from the same version, the second one's edits are applied on top of the first
+one's as long as they touch different places. Overlap is judged conservatively: a
+change inside a list claims the whole list, because list positions shift under the
+other side's insertions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from config_versions.core.diff import diff_configs, pointer, split_pointer
+
+
+def three_way_merge(
+    base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Apply ``base -> ours`` onto ``theirs``.
+
+    Returns ``(merged, conflicts)``; ``conflicts`` names the places (JSON Pointers) both
+    sides changed differently, in which case ``merged`` is ``theirs`` unchanged.
+    """
+    our_changes = _by_scope(base, diff_configs(base, ours)["changes"])
+    their_changes = _by_scope(base, diff_configs(base, theirs)["changes"])
+    conflicts: list[str] = []
+    to_apply: list[dict[str, Any]] = []
+    for scope, changes in our_changes.items():
+        overlapping = [s for s in their_changes if _overlaps(scope, s)]
+        if not overlapping:
+            to_apply.extend(changes)
+        elif overlapping != [scope] or their_changes[scope] != changes:
+            conflicts.append(pointer(*scope))
+        # else: both sides made exactly the same edit there; it is already in theirs.
+    if conflicts:
+        return _copy(theirs), sorted(conflicts)
+    return apply_changes(theirs, to_apply), []
+
+
+def apply_changes(
+    document: Mapping[str, Any], changes: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Apply ``changes`` (the diff's ``changes`` list) in order to a copy of ``document``."""
+    result = _copy(document)
+    for change in changes:
+        tokens = split_pointer(change["path"])
+        if not tokens:
+            raise ValueError("A change of the whole document cannot be applied to a config")
+        parent: Any = result
+        for token in tokens[:-1]:
+            parent = parent[int(token)] if isinstance(parent, list) else parent[token]
+        last = tokens[-1]
+        op = change["op"]
+        if isinstance(parent, list):
+            index = len(parent) if last == "-" else int(last)
+            if op == "add":
+                parent.insert(index, change["to"])
+            elif op == "remove":
+                del parent[index]
+            else:
+                parent[index] = change["to"]
+        elif op == "remove":
+            del parent[last]
+        else:
+            parent[last] = change["to"]
+    return result
+
+
+def _by_scope(
+    base: Mapping[str, Any], changes: Sequence[Mapping[str, Any]]
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    grouped: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        grouped.setdefault(_scope(base, change["path"]), []).append(dict(change))
+    return grouped
+
+
+def _scope(base: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """The part of the document a change claims: its path, cut at the first list."""
+    node: Any = base
+    scope: list[str] = []
+    for token in split_pointer(path):
+        if isinstance(node, list):
+            break
+        scope.append(token)
+        node = node.get(token) if isinstance(node, dict) else None
+    return tuple(scope)
+
+
+def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    shorter = min(len(a), len(b))
+    return a[:shorter] == b[:shorter]
+
+
+def _copy(document: Mapping[str, Any]) -> dict[str, Any]:
+    copied: dict[str, Any] = json.loads(json.dumps(document))
+    return copied
