@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from django.core.checks import run_checks
 from django.test import override_settings
+
+from config_versions.checks import check_settings
 
 
 def _ids():
-    return sorted({m.id for m in run_checks() if m.id and m.id.startswith("config_versions")})
+    return sorted({m.id for m in check_settings() if m.id})
 
 
 def test_default_settings_pass():
