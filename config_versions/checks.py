@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, register
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.utils.module_loading import import_string
 
 from config_versions import conf
@@ -56,3 +57,31 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     )
                 )
     return errors
+
+
+@register()
+def check_sqlite_transaction_mode(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    # In a DEFERRED transaction (Django's default on SQLite) a writer that read first
+    # gets "database is locked" at once when another writer is active: SQLite cannot
+    # wait there without risking a deadlock, and the app cannot retry the caller's
+    # whole transaction. IMMEDIATE takes the write lock up front and waits its turn.
+    return sqlite_transaction_warnings(settings.DATABASES)
+
+
+def sqlite_transaction_warnings(databases: dict[str, dict[str, Any]]) -> list[CheckMessage]:
+    warnings: list[CheckMessage] = []
+    for alias, database in databases.items():
+        if not str(database.get("ENGINE", "")).endswith("sqlite3"):
+            continue
+        mode = (database.get("OPTIONS") or {}).get("transaction_mode")
+        if str(mode).upper() != "IMMEDIATE":
+            warnings.append(
+                Warning(
+                    f"SQLite database {alias!r} uses DEFERRED transactions: concurrent edits "
+                    "of a config may fail with 'database is locked'.",
+                    hint=f'Set DATABASES["{alias}"]["OPTIONS"]["transaction_mode"] = '
+                    '"IMMEDIATE" (and a "timeout" of a few seconds).',
+                    id="config_versions.W001",
+                )
+            )
+    return warnings

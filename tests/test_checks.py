@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from config_versions.checks import check_settings
+from config_versions.checks import check_settings, sqlite_transaction_warnings
 
 
 def _ids():
@@ -31,3 +31,16 @@ def test_validators_not_a_list():
 @override_settings(CONFIG_VERSIONS={"VALIDATORS": ["tests.no_such_module.validator"]})
 def test_validator_not_importable():
     assert _ids() == ["config_versions.E004"]
+
+
+def test_sqlite_transaction_mode_warning():
+    databases = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}},
+        "immediate": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+        },
+        "pg": {"ENGINE": "django.db.backends.postgresql"},
+    }
+    warnings = sqlite_transaction_warnings(databases)
+    assert [(w.id, "'default'" in w.msg) for w in warnings] == [("config_versions.W001", True)]
