@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -68,7 +69,7 @@ def check_sqlite_transaction_mode(app_configs: Any = None, **kwargs: Any) -> lis
     return sqlite_transaction_warnings(settings.DATABASES)
 
 
-def sqlite_transaction_warnings(databases: dict[str, dict[str, Any]]) -> list[CheckMessage]:
+def sqlite_transaction_warnings(databases: Mapping[str, Mapping[str, Any]]) -> list[CheckMessage]:
     warnings: list[CheckMessage] = []
     for alias, database in databases.items():
         if not str(database.get("ENGINE", "")).endswith("sqlite3"):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import override_settings
 
 from config_versions.checks import check_settings, sqlite_transaction_warnings
@@ -34,7 +36,7 @@ def test_validator_not_importable():
 
 
 def test_sqlite_transaction_mode_warning():
-    databases = {
+    databases: dict[str, dict[str, Any]] = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}},
         "immediate": {
             "ENGINE": "django.db.backends.sqlite3",
