@@ -60,11 +60,15 @@ def chain_hash(
     return sha256_hex(recorded)
 
 
-def normalize_config(config: object, *, max_bytes: int | None = None) -> tuple[dict[str, Any], str]:
+def normalize_config(
+    config: object, *, max_bytes: int | None = None, copy: bool = True
+) -> tuple[dict[str, Any], str]:
     """Return a private copy of ``config`` as plain JSON data, and its compact JSON text.
 
     Going through JSON both deep-copies (faster than ``copy.deepcopy``) and proves the
     value can be stored by any backend: what comes back is what a database would return.
+    ``copy=False`` checks and encodes only, for a config that is already private JSON
+    data (one a store just returned).
     """
     if not isinstance(config, Mapping):
         raise InvalidConfigError(
@@ -86,6 +90,8 @@ def normalize_config(config: object, *, max_bytes: int | None = None) -> tuple[d
         raise InvalidConfigError(
             f"The config is larger than the limit of {max_bytes} bytes (measured as compact JSON)."
         )
+    if not copy:
+        return dict(config), text
     copied: dict[str, Any] = json.loads(text)
     return copied, text
 

@@ -158,7 +158,8 @@ class ConfigVersionManager:
         target = self._store.get(to_version)
         if target is None:
             raise ValueError(f"Version {to_version} not found")
-        data, encoded = self._prepare(target.config)
+        # Stores hand out fresh objects: the target's config needs checking, not copying.
+        data, encoded = self._prepare(target.config, copy=False)
         rollback_reason = reason or f"Rollback to version {to_version}"
         return self._append_next(
             lambda current: ConfigVersion(
@@ -370,8 +371,8 @@ class ConfigVersionManager:
             actual_version=actual,
         )
 
-    def _prepare(self, config: object) -> tuple[dict[str, Any], str]:
-        data, encoded = normalize_config(config, max_bytes=self.max_config_bytes)
+    def _prepare(self, config: object, *, copy: bool = True) -> tuple[dict[str, Any], str]:
+        data, encoded = normalize_config(config, max_bytes=self.max_config_bytes, copy=copy)
         if self.max_depth is not None and json_depth(data) > self.max_depth:
             raise InvalidConfigError(
                 f"The config is nested deeper than the limit of {self.max_depth} levels."
