@@ -1,0 +1,374 @@
+"""The demo's people and bots: who may do what, and each bot's history, step by step.
+
+A history is a first config followed by steps. A step either edits the previous config
+(``edits`` maps JSON Pointers to new values; ``REMOVE`` deletes the key) or rolls back to
+an earlier version. Writing edits instead of whole configs keeps each change as small
+and readable as the reason given for it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from config_versions.core.diff import split_pointer
+
+REMOVE = object()
+
+
+@dataclass(frozen=True)
+class Role:
+    description: str
+    # Codenames of config_versions permissions the group grants.
+    permissions: tuple[str, ...]
+
+
+GROUPS: dict[str, Role] = {
+    "Editors": Role(
+        "edit configs; no new bots, no rollback",
+        ("view_botconfig", "change_botconfig", "view_botconfigversion"),
+    ),
+    "Leads": Role(
+        "edit, create and roll back configs",
+        (
+            "view_botconfig",
+            "add_botconfig",
+            "change_botconfig",
+            "rollback_botconfig",
+            "view_botconfigversion",
+        ),
+    ),
+    # Service accounts of running bots: read their config through the API.
+    "Bots": Role("read configs through the API", ("view_botconfig",)),
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    first_name: str
+    last_name: str
+    group: str
+    is_staff: bool = True
+
+
+PEOPLE = (
+    Person("priya", "Priya", "Raman", "Leads"),
+    Person("jonas", "Jonas", "Weber", "Leads"),
+    Person("marcus", "Marcus", "Okafor", "Editors"),
+    Person("sofia", "Sofia", "Lindqvist", "Editors"),
+    Person("bot-runtime", "Bot", "Runtime", "Bots", is_staff=False),
+)
+# DEMO ONLY, published on purpose: the staff accounts above log in with STAFF_PASSWORD
+# and the superuser with ADMIN_PASSWORD. Never load this data into a reachable site.
+STAFF_PASSWORD = "demo"
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin"
+BOT_USERNAME = "bot-runtime"
+
+
+@dataclass(frozen=True)
+class Step:
+    author: str
+    reason: str
+    edits: dict[str, Any] = field(default_factory=dict)
+    rollback_to: int | None = None
+
+
+@dataclass(frozen=True)
+class DemoBot:
+    slug: str
+    name: str
+    description: str
+    author: str
+    config: dict[str, Any]
+    steps: tuple[Step, ...]
+    schema: dict[str, Any] | None = None
+
+
+SUPPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["name", "llm", "prompts", "memory", "tools"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "llm": {
+            "type": "object",
+            "required": ["provider", "model", "temperature"],
+            "properties": {
+                "provider": {"enum": ["openai", "anthropic", "azure-openai"]},
+                "model": {"type": "string", "minLength": 1},
+                "temperature": {"type": "number", "minimum": 0, "maximum": 1},
+                "max_tokens": {"type": "integer", "minimum": 1, "maximum": 4096},
+            },
+        },
+        "prompts": {
+            "type": "object",
+            "required": ["system"],
+            "properties": {"system": {"type": "string", "minLength": 20}},
+        },
+        "memory": {
+            "type": "object",
+            "required": ["type"],
+            "properties": {
+                "type": {"enum": ["buffer", "summary"]},
+                "max_messages": {"type": "integer", "minimum": 1, "maximum": 100},
+            },
+        },
+        "tools": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        "languages": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[a-z]{2}$"},
+            "uniqueItems": True,
+        },
+    },
+}
+
+SUPPORT_BOT = DemoBot(
+    slug="support-bot",
+    name="Customer support bot",
+    description="Answers order, shipping and returns questions in the web shop's chat.",
+    author="priya",
+    schema=SUPPORT_SCHEMA,
+    config={
+        "name": "SupportBot",
+        "llm": {
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "temperature": 0.3,
+            "max_tokens": 800,
+            "api_key_env": "OPENAI_API_KEY",
+        },
+        "prompts": {
+            "system": (
+                "You are the web shop's customer support assistant. Answer questions about "
+                "orders, shipping and returns. Be concise and friendly. If you are not sure, "
+                "say so and offer to hand the conversation to a human agent."
+            ),
+            "greeting": "Hi! I'm the shop's support assistant. How can I help today?",
+        },
+        "memory": {"type": "buffer", "max_messages": 10},
+        "tools": ["order_lookup", "shipping_status"],
+        "handoff": {"enabled": True, "queue": "tier1", "triggers": ["refund over 100 EUR"]},
+        "languages": ["en"],
+    },
+    steps=(
+        Step(
+            "marcus", "Add German and French for the EU launch", {"/languages": ["en", "de", "fr"]}
+        ),
+        Step(
+            "sofia",
+            "Returns are the top question in the chat logs: add the return-label tool",
+            {"/tools": ["order_lookup", "shipping_status", "create_return_label"]},
+        ),
+        Step(
+            "marcus",
+            "Upgrade to gpt-4o: mini got the tone wrong in complaints",
+            {"/llm/model": "gpt-4o", "/llm/temperature": 0.2},
+        ),
+        Step(
+            "sofia",
+            "Summarise long chats instead of cutting them off",
+            {"/memory": {"type": "summary", "max_messages": 40}},
+        ),
+        Step(
+            "priya",
+            "Summaries dropped order numbers and customers had to repeat them",
+            rollback_to=4,
+        ),
+        Step(
+            "marcus",
+            "New refund policy: hand refunds over 50 EUR and legal threats to a human",
+            {"/handoff/triggers": ["refund over 50 EUR", "legal threat"]},
+        ),
+        Step(
+            "sofia",
+            "The chat widget shows its own greeting now",
+            {"/prompts/greeting": REMOVE},
+        ),
+        Step(
+            "priya",
+            "Shorter answers, no emoji (brand guidelines v3)",
+            {
+                "/prompts/system": (
+                    "You are the web shop's customer support assistant. Answer questions "
+                    "about orders, shipping and returns in at most three sentences, without "
+                    "emoji. If you are not sure, say so and offer to hand the conversation to "
+                    "a human agent."
+                ),
+                "/llm/max_tokens": 400,
+            },
+        ),
+    ),
+)
+
+DOCS_ASSISTANT = DemoBot(
+    slug="docs-assistant",
+    name="Developer docs assistant",
+    description="Answers developer questions from the product documentation (RAG).",
+    author="jonas",
+    config={
+        "name": "DocsAssistant",
+        "llm": {
+            "provider": "anthropic",
+            "model": "claude-3-5-sonnet-20241022",
+            "temperature": 0.1,
+            "max_tokens": 1500,
+            "api_key_env": "ANTHROPIC_API_KEY",
+        },
+        "prompts": {
+            "system": (
+                "Answer developer questions using only the retrieved documentation. Cite "
+                "the pages you used. If the documentation does not cover the question, "
+                "say so instead of guessing."
+            ),
+        },
+        "retrieval": {
+            "index": "product-docs-v1",
+            "embedding_model": "text-embedding-3-small",
+            "top_k": 4,
+            "chunk_size": 800,
+            "chunk_overlap": 100,
+            "min_score": 0.72,
+            "reranker": None,
+        },
+        "memory": {"type": "buffer", "max_messages": 6},
+        "citations": {"style": "inline", "max_sources": 3},
+    },
+    steps=(
+        Step(
+            "jonas",
+            "top_k 4 -> 8: answers missed the second half of multi-page guides",
+            {"/retrieval/top_k": 8},
+        ),
+        Step(
+            "sofia",
+            "Rerank the 8 hits with a cross-encoder to keep precision",
+            {"/retrieval/reranker": {"model": "bge-reranker-base", "top_n": 4}},
+        ),
+        Step(
+            "jonas",
+            "Re-indexed the docs in 512-token chunks (product-docs-v2)",
+            {
+                "/retrieval/index": "product-docs-v2",
+                "/retrieval/chunk_size": 512,
+                "/retrieval/chunk_overlap": 64,
+            },
+        ),
+        Step(
+            "marcus",
+            "Too many 'not covered' answers: lower min_score to 0.65",
+            {"/retrieval/min_score": 0.65},
+        ),
+        Step(
+            "jonas",
+            "Haiku for latency: p95 was 9 s with Sonnet, quality equal on the eval set",
+            {"/llm/model": "claude-3-5-haiku-20241022"},
+        ),
+        Step(
+            "priya",
+            "Footnote citations, as the docs team asked",
+            {"/citations": {"style": "footnotes", "max_sources": 3, "link_base": "/docs/"}},
+        ),
+        Step(
+            "jonas",
+            "Hybrid search: BM25 next to embeddings for exact API names",
+            {"/retrieval/hybrid": {"keyword_weight": 0.3, "analyzer": "english"}},
+        ),
+        Step("priya", "Hybrid search doubled p95 latency; back to dense retrieval", rollback_to=7),
+    ),
+)
+
+OPS_AGENT = DemoBot(
+    slug="ops-agent",
+    name="On-call ops agent",
+    description="Investigates alerts with tools (logs, metrics, tickets) and proposes fixes.",
+    author="priya",
+    config={
+        "name": "OpsAgent",
+        "llm": {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "temperature": 0,
+            "max_tokens": 2000,
+            "api_key_env": "OPENAI_API_KEY",
+        },
+        "prompts": {
+            "system": (
+                "You are an on-call assistant. Investigate alerts with your tools, summarise "
+                "what you found and propose next steps. Never run a tool that changes "
+                "production without approval."
+            ),
+        },
+        "agent": {"strategy": "react", "max_iterations": 6, "parallel_tool_calls": False},
+        "tools": [
+            {"name": "search_logs", "source": "loki", "timeout_s": 20},
+            {"name": "query_metrics", "source": "prometheus", "timeout_s": 10},
+        ],
+        "approval": {"required_for": [], "approvers": ["oncall-lead"]},
+        "memory": {"type": "summary", "max_tokens": 1200},
+    },
+    steps=(
+        Step(
+            "marcus",
+            "Let the agent open tickets for what it cannot fix",
+            {
+                "/tools/2": {"name": "open_ticket", "project": "OPS", "timeout_s": 15},
+            },
+        ),
+        Step(
+            "jonas",
+            "Six iterations were not enough for multi-service incidents",
+            {"/agent/max_iterations": 10},
+        ),
+        Step(
+            "priya",
+            "Allow service restarts, always behind a human approval",
+            {
+                "/tools/3": {"name": "restart_service", "allow": ["checkout", "search"]},
+                "/approval/required_for": ["restart_service"],
+            },
+        ),
+        Step(
+            "sofia",
+            "Query logs and metrics in parallel to cut triage time",
+            {"/agent/parallel_tool_calls": True},
+        ),
+        Step(
+            "jonas",
+            "Loki queries time out during incidents: 20 s -> 45 s",
+            {"/tools/0/timeout_s": 45},
+        ),
+        Step(
+            "marcus",
+            "Page the secondary on-call when an incident is not acknowledged in 10 minutes",
+            {"/escalation": {"after_minutes": 10, "page": "secondary-oncall"}},
+        ),
+    ),
+)
+
+BOTS = (SUPPORT_BOT, DOCS_ASSISTANT, OPS_AGENT)
+
+
+def apply_edits(config: dict[str, Any], edits: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` with ``edits`` applied; an index one past a list's end appends."""
+    result: dict[str, Any] = copy.deepcopy(config)
+    for path, value in edits.items():
+        *parents, last = split_pointer(path)
+        target: Any = result
+        for token in parents:
+            target = target[int(token)] if isinstance(target, list) else target[token]
+        if isinstance(target, list):
+            index = int(last)
+            if value is REMOVE:
+                del target[index]
+            elif index == len(target):
+                target.append(copy.deepcopy(value))
+            else:
+                target[index] = copy.deepcopy(value)
+        elif value is REMOVE:
+            del target[last]
+        else:
+            target[last] = copy.deepcopy(value)
+    return result

@@ -1,0 +1,135 @@
+"""``manage.py load_demo_configs``: the demo's people, groups, bots and their histories.
+
+Every version is written through the bot's version manager, as the admin and the API
+do, so the demo history is exactly what real use produces. A second run changes
+nothing and says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission, User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from config_versions.models import BotConfig
+from demo.data import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    BOT_USERNAME,
+    BOTS,
+    GROUPS,
+    PEOPLE,
+    STAFF_PASSWORD,
+    DemoBot,
+    Person,
+    apply_edits,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Load three demo bot configs (support bot, RAG assistant, tool-using agent) with "
+        "their version histories, the staff who wrote them, a superuser and a bot API "
+        "token. DEMO ONLY: the passwords are public. Safe to run again."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.done: list[str] = []
+        with transaction.atomic():
+            groups = {name: self._group(name, role.permissions) for name, role in GROUPS.items()}
+            users = {person.username: self._person(person, groups) for person in PEOPLE}
+            self._superuser()
+            token, created = Token.objects.get_or_create(user=users[BOT_USERNAME])
+            if created:
+                self.done.append(f"Created the API token of {BOT_USERNAME}")
+            for bot in BOTS:
+                self._bot(bot, users)
+        for line in self.done:
+            self.stdout.write(f"  {line}")
+        if not self.done:
+            self.stdout.write("Nothing to do: the demo data is already loaded.")
+        self._print_logins(token)
+
+    def _group(self, name: str, codenames: tuple[str, ...]) -> Group:
+        group, created = Group.objects.get_or_create(name=name)
+        wanted = Permission.objects.filter(
+            content_type__app_label="config_versions", codename__in=codenames
+        )
+        missing = set(wanted) - set(group.permissions.all())
+        if missing:
+            group.permissions.add(*missing)
+        if created:
+            self.done.append(f"Created group {name}: {', '.join(sorted(codenames))}")
+        elif missing:
+            self.done.append(f"Gave group {name}: {', '.join(sorted(p.codename for p in missing))}")
+        return group
+
+    def _person(self, person: Person, groups: dict[str, Group]) -> User:
+        user_model = get_user_model()
+        existing = user_model.objects.filter(username=person.username).first()
+        if existing is not None:
+            return existing
+        user = user_model.objects.create_user(
+            username=person.username,
+            email=f"{person.username}@example.com",
+            password=STAFF_PASSWORD if person.is_staff else None,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            is_staff=person.is_staff,
+        )
+        user.groups.add(groups[person.group])
+        self.done.append(f"Created user {person.username} ({person.group})")
+        return user
+
+    def _superuser(self) -> None:
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
+            user_model.objects.create_superuser(
+                ADMIN_USERNAME, f"{ADMIN_USERNAME}@example.com", ADMIN_PASSWORD
+            )
+            self.done.append(f"Created superuser {ADMIN_USERNAME}")
+
+    def _bot(self, demo: DemoBot, users: dict[str, User]) -> None:
+        bot, created = BotConfig.objects.get_or_create(
+            slug=demo.slug,
+            defaults={"name": demo.name, "description": demo.description, "schema": demo.schema},
+        )
+        if bot.current_version:
+            return  # already has a history: never add to or rewrite someone's config
+        config = demo.config
+        author = users[demo.author]
+        version = bot.get_version_manager(user=author).create(
+            config, reason="First version", created_by=author.get_username()
+        )
+        for step in demo.steps:
+            author = users[step.author]
+            manager = bot.get_version_manager(user=author)
+            if step.rollback_to is not None:
+                version = manager.rollback(
+                    step.rollback_to, reason=step.reason, created_by=author.get_username()
+                )
+            else:
+                version = manager.update(
+                    apply_edits(version.config, step.edits),
+                    reason=step.reason,
+                    created_by=author.get_username(),
+                )
+        verb = "Created" if created else "Filled the empty"
+        self.done.append(f"{verb} bot config {demo.slug} with {version.version} versions")
+
+    def _print_logins(self, token: Token) -> None:
+        by_group: dict[str, list[str]] = {}
+        for person in PEOPLE:
+            if person.is_staff:
+                by_group.setdefault(person.group, []).append(person.username)
+        self.stdout.write("\nDemo logins (DEMO ONLY, the passwords are public):")
+        self.stdout.write(f"  {ADMIN_USERNAME} / {ADMIN_PASSWORD}   superuser")
+        for group, names in by_group.items():
+            self.stdout.write(
+                f"  {', '.join(names)} / {STAFF_PASSWORD}   {group}: {GROUPS[group].description}"
+            )
+        self.stdout.write(f"API token of {BOT_USERNAME} (read only): {token.key}")
