@@ -1,0 +1,24 @@
+"""Mount with ``path("api/", include("config_versions.api.urls"))``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from config_versions.api import views
+
+app_name = "config_versions_api"
+
+# Slugs and version numbers are matched loosely and checked by the views, so that a
+# malformed one gets the API's JSON 400/404 rather than the site's HTML 404 page.
+urlpatterns = [
+    path("configs/", views.ConfigListView.as_view(), name="config-list"),
+    path("configs/<str:slug>/", views.ConfigDetailView.as_view(), name="config-detail"),
+    path("configs/<str:slug>/versions/", views.VersionListView.as_view(), name="version-list"),
+    path(
+        "configs/<str:slug>/versions/<str:version>/",
+        views.VersionDetailView.as_view(),
+        name="version-detail",
+    ),
+    path("configs/<str:slug>/diff/", views.DiffView.as_view(), name="diff"),
+    path("configs/<str:slug>/rollback/", views.RollbackView.as_view(), name="rollback"),
+]

@@ -1,0 +1,440 @@
+"""Endpoints of the REST API. Thin: they parse, check preconditions and call the manager.
+
+Reads of single versions and diffs go through the manager; listing pages read rows
+directly (the manager has no pagination), and no view ever writes a version row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpResponseBase, HttpResponseNotModified
+from django.utils.module_loading import import_string
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from config_versions import conf
+from config_versions.api import schema
+from config_versions.api.conditional import (
+    PreconditionFailed,
+    config_etag,
+    if_match_version,
+    not_modified,
+    require_precondition,
+    version_etag,
+)
+from config_versions.api.pagination import ApiPagination
+from config_versions.api.parsers import ConfigJSONParser
+from config_versions.api.serializers import (
+    BotConfigCreateSerializer,
+    BotConfigDetailSerializer,
+    BotConfigListSerializer,
+    DiffQuerySerializer,
+    DiffSerializer,
+    HistoryQuerySerializer,
+    RollbackSerializer,
+    VersionPathSerializer,
+    VersionSerializer,
+    VersionWriteSerializer,
+)
+from config_versions.core.errors import InvalidConfigError, VersionConflictError
+from config_versions.core.manager import ConfigVersionManager
+from config_versions.core.version import ConfigVersion
+from config_versions.models import BotConfig
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_HISTORY_FIELDS = (
+    "version",
+    "config",
+    "timestamp",
+    "reason",
+    "previous_version",
+    "created_by",
+    "metadata",
+)
+
+
+class BotConfigAPIView(GenericAPIView[Any]):
+    # Authentication and permission classes are read from CONFIG_VERSIONS on every
+    # request (not frozen at import like DRF's class attributes), so settings can change.
+    parser_classes = [ConfigJSONParser]
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        paths = conf.get("API_AUTHENTICATION_CLASSES")
+        if paths is None:
+            # api_settings has already imported the dotted paths (the stubs say str).
+            defaults = cast(
+                "Sequence[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES
+            )
+            return [auth() for auth in defaults]
+        return [import_string(path)() for path in paths]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [import_string(path)() for path in conf.get("API_PERMISSION_CLASSES")]
+
+    def get_bot(self, slug: str) -> BotConfig:
+        try:
+            if not _SLUG.fullmatch(slug):
+                raise BotConfig.DoesNotExist
+            bot = BotConfig.objects.get(slug=slug)
+        except BotConfig.DoesNotExist:
+            raise NotFound(f"No bot config with the slug {slug!r}.") from None
+        self.check_object_permissions(self.request, bot)
+        return bot
+
+    def manager(self, bot: BotConfig) -> ConfigVersionManager:
+        return bot.get_version_manager(user=self.request.user)
+
+    def author(self) -> str:
+        return str(self.request.user.get_username())
+
+    def json_wanted(self) -> bool:
+        # Entity tags describe the JSON representation; the browsable API's HTML has none.
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", None) == "json"
+
+    def conditional_get(self, etag: str) -> HttpResponseBase | None:
+        if self.json_wanted() and not_modified(self.request, etag):
+            response = HttpResponseNotModified()
+            response["ETag"] = etag
+            return response
+        return None
+
+    def tagged(self, response: Response, etag: str | None) -> Response:
+        if etag is not None and self.json_wanted():
+            response["ETag"] = etag
+        return response
+
+
+def _query(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# What the manager raises for a config it will not store. UnicodeError: the parser
+# refuses unpaired surrogates first, but the core would fail on them while hashing.
+INVALID_CONFIG = (InvalidConfigError, DjangoValidationError, UnicodeError)
+
+
+def _config_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, DjangoValidationError):
+        return [str(message) for message in exc.messages]
+    if isinstance(exc, InvalidConfigError):
+        return [f"{path}: {message}" if path else message for path, message in exc.errors]
+    return ["The config holds text that is not valid Unicode (an unpaired surrogate)."]
+
+
+def _reason(data: dict[str, Any]) -> dict[str, Any]:
+    # Blank or missing: the manager's default reason ("Configuration update" ...).
+    reason = data.get("reason")
+    return {"reason": reason} if reason else {}
+
+
+def _conflict(exc: VersionConflictError, *, from_if_match: bool) -> Response:
+    if from_if_match:
+        raise PreconditionFailed(
+            f"The config changed since you read it: it is now at version {exc.actual_version}. "
+            "Read it again and reapply your edit."
+        )
+    return Response(
+        {
+            "detail": f"Version conflict: you expected version {exc.expected_version}, "
+            f"but the current version is {exc.actual_version}.",
+            "expected_version": exc.expected_version,
+            "actual_version": exc.actual_version,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+def _detail(bot: BotConfig, version: int, config: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "slug": bot.slug,
+        "name": bot.name,
+        "description": bot.description,
+        "current_version": version,
+        "config": config,
+        "updated_at": bot.updated_at,
+    }
+
+
+class ConfigListView(BotConfigAPIView):
+    """Bot configs, by name. Each has a numbered, immutable history of versions."""
+
+    pagination_class = ApiPagination
+
+    def get_queryset(self) -> Any:
+        return BotConfig.objects.with_last_version().order_by("name", "slug")
+
+    def get_serializer_class(self) -> type[serializers.Serializer[Any]]:
+        if self.request.method == "POST":
+            return BotConfigCreateSerializer
+        return BotConfigListSerializer
+
+    @extend_schema(
+        summary="List configs",
+        responses={
+            200: BotConfigListSerializer(many=True),
+            **schema.AUTH_ERRORS,
+            404: schema.NO_PAGE,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(BotConfigListSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Create a config with its first version",
+        request=BotConfigCreateSerializer,
+        responses={
+            201: BotConfigDetailSerializer,
+            **schema.AUTH_ERRORS,
+            400: schema.BAD_REQUEST,
+            413: schema.TOO_LARGE,
+            415: schema.WRITE_ERRORS[415],
+        },
+        parameters=[schema.etag_header(201), schema.location_header(201)],
+    )
+    def post(self, request: Request) -> Response:
+        data = _query(BotConfigCreateSerializer, request.data)
+        config = data.pop("config")
+        reason = _reason(data)
+        data.pop("reason", None)
+        try:
+            with transaction.atomic():
+                bot = BotConfig.objects.create(**data)
+                version = self.manager(bot).create(config, created_by=self.author(), **reason)
+        except IntegrityError:
+            # Another request took the slug between validation and insert.
+            raise serializers.ValidationError(
+                {"slug": ["bot config with this slug already exists."]}
+            ) from None
+        except INVALID_CONFIG as exc:
+            raise serializers.ValidationError({"config": _config_messages(exc)}) from None
+        bot.refresh_from_db()
+        body = BotConfigDetailSerializer(_detail(bot, version.version, version.config)).data
+        response = Response(body, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"{bot.slug}/")
+        return self.tagged(response, config_etag(bot))
+
+
+class ConfigDetailView(BotConfigAPIView):
+    """A config as of its current version.
+
+    The ETag names the version: send it back in If-None-Match to poll cheaply (304
+    while nothing changed) and in If-Match to write only over the version you read.
+    """
+
+    serializer_class = VersionWriteSerializer
+
+    @extend_schema(
+        summary="The current config",
+        parameters=[schema.SLUG, schema.IF_NONE_MATCH, schema.etag_header(200, 304)],
+        responses={200: BotConfigDetailSerializer, 304: schema.NOT_MODIFIED, **schema.READ_ERRORS},
+    )
+    def get(self, request: Request, slug: str) -> HttpResponseBase:
+        bot = self.get_bot(slug)
+        etag = config_etag(bot)
+        if (unchanged := self.conditional_get(etag)) is not None:
+            return unchanged
+        config = None
+        if bot.current_version:
+            current = self.manager(bot).get_version(bot.current_version)
+            config = current.config if current is not None else None
+        body = BotConfigDetailSerializer(_detail(bot, bot.current_version, config)).data
+        return self.tagged(Response(body), etag)
+
+    @extend_schema(
+        summary="Write a new version",
+        description=(
+            "Replaces the whole config with a new version (the first one if the config "
+            "has none yet). Send If-Match (the ETag you read) or expected_version to make "
+            "sure you do not overwrite someone else's version."
+        ),
+        request=VersionWriteSerializer,
+        parameters=[schema.SLUG, schema.IF_MATCH, schema.etag_header(200)],
+        responses={200: BotConfigDetailSerializer, **schema.WRITE_ERRORS},
+    )
+    def put(self, request: Request, slug: str) -> Response:
+        bot = self.get_bot(slug)
+        data = _query(VersionWriteSerializer, request.data)
+        expected = data.get("expected_version")
+        require_precondition(request, expected)
+        pinned = if_match_version(request, bot)
+        try:
+            version = self._write(bot, data, expected if expected is not None else pinned)
+        except VersionConflictError as exc:
+            return _conflict(exc, from_if_match=expected is None)
+        except INVALID_CONFIG as exc:
+            raise serializers.ValidationError({"config": _config_messages(exc)}) from None
+        except ValueError as exc:  # the config was deleted meanwhile
+            raise NotFound(str(exc)) from None
+        fresh = BotConfig.objects.filter(pk=bot.pk).order_by().first() or bot
+        body = BotConfigDetailSerializer(_detail(fresh, version.version, version.config)).data
+        # Another writer may already have moved on; then there is no tag to give.
+        current = fresh.current_version == version.version
+        return self.tagged(Response(body), config_etag(fresh) if current else None)
+
+    def _write(self, bot: BotConfig, data: dict[str, Any], expected: int | None) -> ConfigVersion:
+        manager = self.manager(bot)
+        options = {"created_by": self.author(), **_reason(data)}
+        if bot.current_version == 0 and expected in (None, 0):
+            try:
+                return manager.create(data["config"], **options)
+            except INVALID_CONFIG:
+                raise
+            except ValueError:
+                # Someone wrote the first version meanwhile.
+                if expected == 0:
+                    raise VersionConflictError(
+                        "Version conflict", expected_version=0, actual_version=len(manager)
+                    ) from None
+        return manager.update(data["config"], expected_version=expected, **options)
+
+
+class VersionListView(BotConfigAPIView):
+    """Every version of a config, newest first, a page at a time."""
+
+    pagination_class = ApiPagination
+    serializer_class = VersionSerializer
+
+    @extend_schema(
+        summary="History, newest first",
+        parameters=[schema.SLUG, HistoryQuerySerializer],
+        responses={
+            200: VersionSerializer(many=True),
+            400: schema.BAD_QUERY,
+            **schema.READ_ERRORS,
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        bot = self.get_bot(slug)
+        query = _query(HistoryQuerySerializer, request.query_params)
+        rows = bot.versions.order_by("-version")
+        if "since_version" in query:
+            rows = rows.filter(version__gt=query["since_version"])
+        values = rows.values(*_HISTORY_FIELDS)
+        if "limit" in query:
+            values = values[: query["limit"]]
+        page = self.paginate_queryset(values)
+        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+
+
+class VersionDetailView(BotConfigAPIView):
+    """One version of a config. Versions never change, so their ETags never go stale."""
+
+    serializer_class = VersionSerializer
+
+    @extend_schema(
+        summary="One version",
+        parameters=[
+            schema.SLUG,
+            schema.VERSION,
+            schema.IF_NONE_MATCH,
+            schema.etag_header(200, 304),
+        ],
+        responses={
+            200: VersionSerializer,
+            304: schema.NOT_MODIFIED,
+            400: schema.BAD_QUERY,
+            **schema.READ_ERRORS,
+        },
+    )
+    def get(self, request: Request, slug: str, version: str) -> HttpResponseBase:
+        bot = self.get_bot(slug)
+        number = _query(VersionPathSerializer, {"version": version})["version"]
+        # Versions are numbered 1..current without gaps and never deleted one by one,
+        # so the number alone says whether it exists, and the tag needs no version row.
+        if number > bot.current_version:
+            raise NotFound(f"Version {number} not found.")
+        etag = version_etag(bot, number)
+        if (unchanged := self.conditional_get(etag)) is not None:
+            return unchanged
+        found = self.manager(bot).get_version(number)
+        if found is None:
+            raise NotFound(f"Version {number} not found.")
+        return self.tagged(Response(VersionSerializer(found).data), etag)
+
+
+class DiffView(BotConfigAPIView):
+    """What changed between two versions: top-level keys, and every nested change as a
+    JSON Pointer path. Without parameters: the latest change."""
+
+    serializer_class = DiffSerializer
+
+    @extend_schema(
+        summary="Differences between two versions",
+        parameters=[schema.SLUG, DiffQuerySerializer],
+        responses={200: DiffSerializer, 400: schema.BAD_QUERY, **schema.READ_ERRORS},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        bot = self.get_bot(slug)
+        query = _query(DiffQuerySerializer, request.query_params)
+        to_version = query.get("to_version", bot.current_version)
+        from_version = query.get("from_version", max(to_version - 1, 1))
+        try:
+            result = self.manager(bot).diff(from_version, to_version)
+        except ValueError as exc:
+            message = f"{exc}." if bot.current_version else "The config has no versions yet."
+            raise NotFound(message) from None
+        return Response(DiffSerializer(result).data)
+
+
+class RollbackView(BotConfigAPIView):
+    """Make an old version's config current again, as a new version: history is kept.
+
+    Needs the rollback_botconfig permission.
+    """
+
+    permission_action = "rollback"
+    serializer_class = RollbackSerializer
+
+    @extend_schema(
+        summary="Roll back: a new version with an old version's config",
+        request=RollbackSerializer,
+        parameters=[
+            schema.SLUG,
+            schema.IF_MATCH,
+            schema.etag_header(201),
+            schema.location_header(201),
+        ],
+        responses={201: VersionSerializer, **schema.WRITE_ERRORS},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        bot = self.get_bot(slug)
+        data = _query(RollbackSerializer, request.data)
+        expected = data.get("expected_version")
+        require_precondition(request, expected)
+        pinned = if_match_version(request, bot)
+        target = data["to_version"]
+        try:
+            version = self.manager(bot).rollback(
+                target,
+                reason=data.get("reason") or None,
+                created_by=self.author(),
+                expected_version=expected if expected is not None else pinned,
+            )
+        except VersionConflictError as exc:
+            return _conflict(exc, from_if_match=expected is None)
+        except INVALID_CONFIG as exc:
+            messages = [
+                f"Version {target} fails today's validation: {m}" for m in _config_messages(exc)
+            ]
+            raise serializers.ValidationError({"to_version": messages}) from None
+        except ValueError as exc:  # the version (or the config) does not exist
+            raise NotFound(f"{exc}.") from None
+        response = Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"../versions/{version.version}/")
+        return self.tagged(response, version_etag(bot, version.version))
