@@ -107,11 +107,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
-    # Staff use the browsable API with their admin session; bots send
-    # "Authorization: Token <key>" (keys are managed in the admin under "Tokens").
+    # Bots send "Authorization: Token <key>" (keys are managed in the admin under
+    # "Tokens"); staff use the browsable API with their admin session. Token comes first
+    # so that a bot with a bad key gets 401 with "WWW-Authenticate: Token", not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+
+import pytest
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "example_project"
 
@@ -11,3 +14,14 @@ EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "example_project"
 # (demo, bot_client, example_project.urls) the same way.
 if str(EXAMPLE_DIR) not in sys.path:
     sys.path.insert(0, str(EXAMPLE_DIR))
+
+
+@pytest.fixture
+def example_settings(settings):
+    """The example site's API policy (DRF classes, schema, validators) on the test settings."""
+    # By name: seen from the repository root, "example_project" is the outer folder.
+    site = importlib.import_module("example_project.settings")
+
+    settings.REST_FRAMEWORK = site.REST_FRAMEWORK
+    settings.CONFIG_VERSIONS = site.CONFIG_VERSIONS
+    return settings
