@@ -1,0 +1,74 @@
+"""The README's examples run, and its settings table matches conf.DEFAULTS."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config_versions import conf
+from config_versions.signals import config_rolled_back, version_created
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+
+
+def block(first_line: str) -> str:
+    matches = [b for b in BLOCKS if b.startswith(first_line)]
+    assert len(matches) == 1, f"one README block should start with {first_line!r}"
+    return matches[0]
+
+
+def test_the_core_example_runs(capsys):
+    exec(block("from config_versions import ConfigVersionManager"), {})
+
+    assert capsys.readouterr().out.splitlines() == [
+        "Conflict: expected v1, got v2",
+        "v3: Reverting to stable configuration",
+        "v2: Switch to Claude",
+        "v1: Initial configuration",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_django_example_runs(capsys):
+    exec(block("from django.contrib.auth import get_user_model"), {})
+
+    assert capsys.readouterr().out == "['/temperature: 3 is greater than the maximum of 1']\n"
+
+
+@pytest.mark.django_db
+def test_the_signal_receivers_get_what_the_readme_says(
+    bot, capsys, django_capture_on_commit_callbacks
+):
+    namespace: dict[str, Any] = {}
+    exec(block("from django.dispatch import receiver"), namespace)
+    manager = bot.version_manager
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            manager.create({"model": "a"})
+            manager.update({"model": "b"}, reason="Try b")
+            manager.rollback(1, reason="b was worse")
+    finally:
+        # The receivers live in a reference cycle with their namespace: disconnect them
+        # now rather than whenever the garbage collector gets to them.
+        version_created.disconnect(namespace["tell_the_bots"])
+        config_rolled_back.disconnect(namespace["page_the_owner"])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "support-bot is now at version 1: Initial configuration",
+        "support-bot is now at version 2: Try b",
+        "support-bot is now at version 3: b was worse",
+        "support-bot rolled back to version 1 (as version 3)",
+    ]
+
+
+def test_the_settings_table_lists_every_key_with_its_default():
+    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)`", README, flags=re.MULTILINE)
+
+    assert sorted(key for key, _ in rows) == sorted(conf.DEFAULTS)
+    for key, default in rows:
+        assert ast.literal_eval(default) == conf.DEFAULTS[key], key
