@@ -1,0 +1,10 @@
+"""URLs of the benchmark site: the admin (for W6) and nothing else."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,360 @@
+"""Workloads W1-W5: the same job for every contender, timed in one run.
+
+Each sample runs every contender once, in an order that rotates from sample to sample,
+so drift of the machine (another process, a checkpoint) spreads over all of them. A
+workload reports the median of its samples and, from a separate untimed pass under
+``CaptureQueriesContext``, the queries one operation sends.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from bench.configs import config_size, make_bot_config, mutate
+from bench.contenders import Contender
+from bench.storage import storage_report, wipe
+
+
+@dataclass
+class Plan:
+    """How much work each workload does; ``quick()`` is the smoke-test size."""
+
+    small_bytes: int = 5_000
+    large_bytes: int = 200_000
+    variants: int = 40  # distinct configs cycled through by the writers
+    updates: int = 1_000  # W1
+    update_chunk: int = 100
+    update_reps: int = 2
+    read_batch: int = 200  # W2: reads per sample
+    reps: int = 7
+    long_history: int = 10_000  # W3
+    short_history: int = 100
+    page: int = 50
+    page_batch: int = 10
+    large_history: int = 1_000  # W4 at 200 KB
+    rollback_batch: int = 10
+    large_rollback_batch: int = 3
+    rollback_reps: int = 5
+    storage_versions: int = 1_000  # W5
+    large_storage_versions: int = 100
+    query_ops: int = 10
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(
+            variants=5,
+            updates=30,
+            update_chunk=10,
+            update_reps=2,
+            read_batch=5,
+            reps=2,
+            long_history=120,
+            short_history=12,
+            page=10,
+            page_batch=2,
+            large_history=6,
+            rollback_batch=2,
+            large_rollback_batch=1,
+            rollback_reps=2,
+            storage_versions=20,
+            large_storage_versions=4,
+            query_ops=3,
+        )
+
+
+@dataclass
+class Measured:
+    title: str
+    unit: str
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    queries: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "unit": self.unit,
+            "note": self.note,
+            "contenders": {
+                key: {
+                    "median": statistics.median(values),
+                    "samples": values,
+                    "queries": self.queries.get(key),
+                }
+                for key, values in self.samples.items()
+            },
+        }
+
+
+def config_at(number: int, versions: int, configs: list[dict[str, Any]]) -> dict[str, Any]:
+    return configs[(versions - number) % len(configs)]
+
+
+def _rotated(items: Sequence[Contender], shift: int) -> list[Contender]:
+    shift %= len(items)
+    return [*items[shift:], *items[:shift]]
+
+
+def _per_op_ms(run: Callable[[], None], ops: int) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    run()
+    return (time.perf_counter() - start) * 1000 / ops
+
+
+def _queries_per_op(run: Callable[[int], Any], ops: int) -> float:
+    with CaptureQueriesContext(connection) as captured:
+        for index in range(ops):
+            run(index)
+    return len(captured.captured_queries) / ops
+
+
+class Bench:
+    def __init__(self, contenders: Sequence[Contender], plan: Plan, log: Callable[[str], None]):
+        self.contenders = list(contenders)
+        self.plan = plan
+        self.log = log
+        base = make_bot_config(plan.small_bytes, seed=1)
+        self.small = [base] + [mutate(base, 0.01, seed=s) for s in range(1, plan.variants)]
+        large = make_bot_config(plan.large_bytes, seed=2)
+        self.large = [large] + [mutate(large, 0.01, seed=s) for s in range(1, plan.variants)]
+        self.small_size = config_size(base)
+        self.large_size = config_size(large)
+        self.serial = 0
+        self.results: dict[str, dict[str, Any]] = {}
+        # Objects with the W1 history (1,000 updates), kept for W2 and W4.
+        self.after_updates: dict[str, Any] = {}
+        # W3's objects by history length, kept for W6's admin pages.
+        self.histories: dict[int, dict[str, Any]] = {}
+
+    def slug(self, stem: str) -> str:
+        self.serial += 1
+        return f"{stem}-{self.serial}"
+
+    def build(self, contender: Contender, versions: int, configs: list[dict[str, Any]]) -> Any:
+        """An object with ``versions`` versions, written through the contender's own path.
+
+        Version n gets ``config_at(n, versions, configs)``: the newest is always
+        ``configs[0]`` and the one before ``configs[1]``, so pages and diffs of histories
+        of any length show the same configs. One transaction around the whole build:
+        on SQLite a commit per version would spend minutes in fsync.
+        """
+        ordered = [config_at(number, versions, configs) for number in range(1, versions + 1)]
+        with transaction.atomic():
+            obj = contender.build(self.slug(contender.key), ordered)
+        if connection.vendor == "postgresql":
+            # What autovacuum does soon after a bulk load; without it the planner may
+            # still believe the table is empty.
+            with connection.cursor() as cursor:
+                for table in contender.history_tables():
+                    cursor.execute(f"ANALYZE {table}")
+        return obj
+
+    def check(
+        self, contender: Contender, obj: Any, expected: dict[str, Any], versions: int
+    ) -> None:
+        """The bench measures real work only if every contender really did it."""
+        got = contender.read_current(obj)
+        assert got == expected, f"{contender.key}: the current config is not the one written"
+        count = contender.count(obj)
+        assert count == versions, f"{contender.key}: {count} versions, expected {versions}"
+
+    # W1 -----------------------------------------------------------------------------
+
+    def w1_updates(self) -> None:
+        plan = self.plan
+        result = Measured(
+            f"W1 {plan.updates:,} successive updates, {self.small_size / 1000:.1f} KB config",
+            "ms per update",
+            note=(
+                "each update its own transaction (autocommit), as one request makes it; "
+                f"contenders take turns every {plan.update_chunk} updates"
+            ),
+        )
+        configs = self.small
+        for rep in range(plan.update_reps):
+            objects = {c.key: c.create(self.slug(c.key), configs[0]) for c in self.contenders}
+            for turn, start in enumerate(range(2, plan.updates + 2, plan.update_chunk)):
+                numbers = range(start, min(start + plan.update_chunk, plan.updates + 2))
+                for contender in _rotated(self.contenders, turn):
+
+                    def run(
+                        contender: Contender = contender,
+                        obj: Any = objects[contender.key],
+                        numbers: range = numbers,
+                    ) -> None:
+                        for number in numbers:
+                            contender.update(
+                                obj, configs[(number - 1) % len(configs)], f"Update {number}"
+                            )
+
+                    result.samples.setdefault(contender.key, []).append(
+                        _per_op_ms(run, len(numbers))
+                    )
+            for contender in self.contenders:
+                last = configs[plan.updates % len(configs)]
+                self.check(contender, objects[contender.key], last, plan.updates + 1)
+            self.after_updates = objects
+            self.log(f"  W1 round {rep + 1}/{plan.update_reps}")
+        for contender in self.contenders:
+            obj = self.after_updates[contender.key]
+            result.queries[contender.key] = _queries_per_op(
+                lambda i, c=contender, o=obj: c.update(o, self.small[i % 3], "Counted update"),
+                plan.query_ops,
+            )
+            # Leave the object at a known head for W2: one more update with small[0].
+            contender.update(obj, self.small[0], "Back to the first variant")
+        self.results["W1"] = result.as_dict()
+
+    # W2 -----------------------------------------------------------------------------
+
+    def w2_read_current(self) -> None:
+        plan = self.plan
+        versions = plan.updates + 2 + plan.query_ops
+        result = Measured(
+            f"W2 read the current config, {versions:,} versions",
+            "ms per read",
+        )
+        for contender in self.contenders:
+            obj = self.after_updates[contender.key]
+            assert contender.read_current(obj) == self.small[0]
+        for rep in range(plan.reps):
+            for contender in _rotated(self.contenders, rep):
+                obj = self.after_updates[contender.key]
+
+                def run(contender: Contender = contender, obj: Any = obj) -> None:
+                    for _ in range(plan.read_batch):
+                        contender.read_current(obj)
+
+                result.samples.setdefault(contender.key, []).append(
+                    _per_op_ms(run, plan.read_batch)
+                )
+        for contender in self.contenders:
+            obj = self.after_updates[contender.key]
+            result.queries[contender.key] = _queries_per_op(
+                lambda _i, c=contender, o=obj: c.read_current(o), plan.query_ops
+            )
+        self.results["W2"] = result.as_dict()
+
+    # W3 -----------------------------------------------------------------------------
+
+    def w3_newest_page(self) -> None:
+        plan = self.plan
+        for versions, key in ((plan.long_history, "W3"), (plan.short_history, "W3-short")):
+            self.log(f"  W3 building {versions:,}-version histories")
+            objects = {}
+            for contender in self.contenders:
+                obj = self.build(contender, versions, self.small)
+                self.check(contender, obj, self.small[0], versions)
+                page = contender.newest(obj, plan.page)
+                assert len(page) == plan.page, f"{contender.key}: short page"
+                assert page[0][4] == self.small[0], f"{contender.key}: page not newest first"
+                oldest = config_at(versions - plan.page + 1, versions, self.small)
+                assert page[-1][4] == oldest, f"{contender.key}: page is not the newest {plan.page}"
+                objects[contender.key] = obj
+            self.histories[versions] = objects
+            result = Measured(
+                f"W3 newest {plan.page} versions (metadata and config), {versions:,} versions",
+                "ms per page",
+            )
+            for rep in range(plan.reps):
+                for contender in _rotated(self.contenders, rep):
+                    obj = objects[contender.key]
+
+                    def run(contender: Contender = contender, obj: Any = obj) -> None:
+                        for _ in range(plan.page_batch):
+                            contender.newest(obj, plan.page)
+
+                    result.samples.setdefault(contender.key, []).append(
+                        _per_op_ms(run, plan.page_batch)
+                    )
+            for contender in self.contenders:
+                result.queries[contender.key] = _queries_per_op(
+                    lambda _i, c=contender, o=objects[contender.key]: c.newest(o, plan.page),
+                    plan.query_ops,
+                )
+            self.results[key] = result.as_dict()
+
+    # W4 -----------------------------------------------------------------------------
+
+    def w4_rollback(self) -> None:
+        plan = self.plan
+        small_versions = plan.updates + 2 + plan.query_ops
+        self._rollback(
+            "W4",
+            f"W4 roll back to version 1, {self.small_size / 1000:.1f} KB config, "
+            f"{small_versions:,} versions",
+            dict(self.after_updates),
+            self.small[0],
+            plan.rollback_batch,
+        )
+        self.log(f"  W4 building {plan.large_history:,}-version histories of the large config")
+        objects = {}
+        for contender in self.contenders:
+            objects[contender.key] = self.build(contender, plan.large_history, self.large)
+        self._rollback(
+            "W4-large",
+            f"W4 roll back to version 1, {self.large_size / 1000:.0f} KB config, "
+            f"{plan.large_history:,} versions",
+            objects,
+            config_at(1, plan.large_history, self.large),
+            plan.large_rollback_batch,
+        )
+
+    def _rollback(
+        self,
+        key: str,
+        title: str,
+        objects: dict[str, Any],
+        first: dict[str, Any],
+        batch: int,
+    ) -> None:
+        plan = self.plan
+        result = Measured(title, "ms per rollback")
+        for rep in range(plan.rollback_reps):
+            for contender in _rotated(self.contenders, rep):
+                obj = objects[contender.key]
+
+                def run(contender: Contender = contender, obj: Any = obj) -> None:
+                    for _ in range(batch):
+                        contender.rollback_to_first(obj)
+
+                result.samples.setdefault(contender.key, []).append(_per_op_ms(run, batch))
+        for contender in self.contenders:
+            obj = objects[contender.key]
+            assert contender.read_current(obj) == first, f"{contender.key}: rollback lost v1"
+            result.queries[contender.key] = _queries_per_op(
+                lambda _i, c=contender, o=obj: c.rollback_to_first(o), plan.query_ops
+            )
+        self.results[key] = result.as_dict()
+
+    # W5 -----------------------------------------------------------------------------
+
+    def w5_storage(self) -> None:
+        """Bytes per version: each history alone in its tables, as written and vacuumed."""
+        plan = self.plan
+        for key, versions, configs, size in (
+            ("W5", plan.storage_versions, self.small, self.small_size),
+            ("W5-large", plan.large_storage_versions, self.large, self.large_size),
+        ):
+            wipe(self.contenders)
+            self.log(f"  W5 writing {versions:,} versions of {size / 1000:.0f} KB per contender")
+            for contender in self.contenders:
+                obj = contender.create(self.slug(contender.key), configs[0])
+                for number in range(2, versions + 1):
+                    contender.update(obj, configs[(number - 1) % len(configs)], f"Update {number}")
+            report = storage_report(self.contenders, versions)
+            report["title"] = (
+                f"W5 bytes stored per version, {size / 1000:.1f} KB config "
+                f"({versions:,} versions, tables and their indexes)"
+            )
+            report["config_bytes"] = size
+            self.results[key] = report
