@@ -85,14 +85,15 @@ def not_modified(request: Request, etag: str) -> bool:
 def if_match_version(request: Request, bot: BotConfig) -> int | None:
     """Evaluate If-Match against the config's tag; the version it pins, if any.
 
-    Raises 400 when the header holds no entity tag, 412 when no tag matches. ``*``
+    Raises 400 when the header is not a list of entity tags, 412 when no tag matches. ``*``
     matches any existing config and pins nothing.
     """
     header = request.headers.get("If-Match")
     if header is None:
         return None
     tags = parse_etags(header)
-    if not tags:
+    # parse_etags drops what it cannot read; a precondition half understood is refused.
+    if not tags or (tags != ["*"] and len(tags) != len(header.split(","))):
         raise ParseError(
             "The If-Match header holds no entity tag; send the quoted ETag you received, "
             'e.g. "v3-5f1c…".'

@@ -31,7 +31,7 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r'^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)\s*$'},
     OpenApiParameter.HEADER,
     description=(
         "The ETag of the config as you read it: the write happens only if it is still "

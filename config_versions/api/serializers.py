@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -37,11 +38,41 @@ class ConfigField(serializers.Field[dict[str, Any], dict[str, Any], Any, Any]):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
-            self.fail("not_object", kind=_JSON_TYPES.get(type(data), type(data).__name__))
+            self.fail("not_object", kind=_kind(data))
         return data
 
     def to_representation(self, value: dict[str, Any]) -> dict[str, Any]:
         return value
+
+
+def _kind(data: Any) -> str:
+    return _JSON_TYPES.get(type(data), type(data).__name__)
+
+
+# DRF's own fields turn 3 into "3" and "3" into 3. A JSON body says what type it means,
+# and the OpenAPI schema promises strings and integers: anything else is refused.
+
+
+class TextField(serializers.CharField):
+    default_error_messages = {"not_string": "Must be a string, not {kind}."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_string", kind=_kind(data))
+        return super().to_internal_value(data)
+
+
+class SlugTextField(serializers.SlugField, TextField):
+    pass
+
+
+class WholeNumberField(serializers.IntegerField):
+    default_error_messages = {"not_number": "Must be an integer, not {kind}."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("not_number", kind=_kind(data))
+        return super().to_internal_value(data)
 
 
 def version_number(**kwargs: Any) -> serializers.IntegerField:
@@ -49,7 +80,7 @@ def version_number(**kwargs: Any) -> serializers.IntegerField:
 
 
 class ReasonMixin(serializers.Serializer[Any]):
-    reason = serializers.CharField(
+    reason = TextField(
         required=False,
         allow_blank=True,
         help_text="Why this version exists. Left out or blank: the default reason.",
@@ -131,6 +162,12 @@ class DiffSerializer(serializers.Serializer[Any]):
 
 
 class BotConfigCreateSerializer(ReasonMixin, serializers.ModelSerializer[BotConfig]):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: TextField,
+        models.TextField: TextField,
+        models.SlugField: SlugTextField,
+    }
     config = ConfigField(write_only=True, help_text="The first version of the config.")
 
     class Meta:
@@ -140,7 +177,7 @@ class BotConfigCreateSerializer(ReasonMixin, serializers.ModelSerializer[BotConf
 
 class VersionWriteSerializer(ReasonMixin):
     config = ConfigField(help_text="The whole new config (replace, never patch).")
-    expected_version = serializers.IntegerField(
+    expected_version = WholeNumberField(
         required=False,
         min_value=0,
         max_value=MAX_VERSION,
@@ -149,8 +186,12 @@ class VersionWriteSerializer(ReasonMixin):
 
 
 class RollbackSerializer(ReasonMixin):
-    to_version = version_number(help_text="The version whose config becomes current again.")
-    expected_version = serializers.IntegerField(
+    to_version = WholeNumberField(
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="The version whose config becomes current again.",
+    )
+    expected_version = WholeNumberField(
         required=False,
         min_value=1,
         max_value=MAX_VERSION,

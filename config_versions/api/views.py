@@ -6,36 +6,33 @@ directly (the manager has no pagination), and no view ever writes a version row.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpResponseBase, HttpResponseNotModified
-from django.utils.module_loading import import_string
+from django.http import HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotFound
-from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
-from config_versions import conf
 from config_versions.api import schema
+from config_versions.api.base import (
+    INVALID_CONFIG,
+    BotConfigAPIView,
+    config_messages,
+    conflict_response,
+    detail_data,
+    reason_option,
+    validated,
+)
 from config_versions.api.conditional import (
-    PreconditionFailed,
     config_etag,
     if_match_version,
-    not_modified,
     require_precondition,
     version_etag,
 )
 from config_versions.api.pagination import ApiPagination
-from config_versions.api.parsers import ConfigJSONParser
 from config_versions.api.serializers import (
     BotConfigCreateSerializer,
     BotConfigDetailSerializer,
@@ -48,12 +45,10 @@ from config_versions.api.serializers import (
     VersionSerializer,
     VersionWriteSerializer,
 )
-from config_versions.core.errors import InvalidConfigError, VersionConflictError
-from config_versions.core.manager import ConfigVersionManager
+from config_versions.core.errors import VersionConflictError
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig
 
-_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _HISTORY_FIELDS = (
     "version",
     "config",
@@ -63,111 +58,6 @@ _HISTORY_FIELDS = (
     "created_by",
     "metadata",
 )
-
-
-class BotConfigAPIView(GenericAPIView[Any]):
-    # Authentication and permission classes are read from CONFIG_VERSIONS on every
-    # request (not frozen at import like DRF's class attributes), so settings can change.
-    parser_classes = [ConfigJSONParser]
-
-    def get_authenticators(self) -> list[BaseAuthentication]:
-        paths = conf.get("API_AUTHENTICATION_CLASSES")
-        if paths is None:
-            # api_settings has already imported the dotted paths (the stubs say str).
-            defaults = cast(
-                "Sequence[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES
-            )
-            return [auth() for auth in defaults]
-        return [import_string(path)() for path in paths]
-
-    def get_permissions(self) -> list[BasePermission]:
-        return [import_string(path)() for path in conf.get("API_PERMISSION_CLASSES")]
-
-    def get_bot(self, slug: str) -> BotConfig:
-        try:
-            if not _SLUG.fullmatch(slug):
-                raise BotConfig.DoesNotExist
-            bot = BotConfig.objects.get(slug=slug)
-        except BotConfig.DoesNotExist:
-            raise NotFound(f"No bot config with the slug {slug!r}.") from None
-        self.check_object_permissions(self.request, bot)
-        return bot
-
-    def manager(self, bot: BotConfig) -> ConfigVersionManager:
-        return bot.get_version_manager(user=self.request.user)
-
-    def author(self) -> str:
-        return str(self.request.user.get_username())
-
-    def json_wanted(self) -> bool:
-        # Entity tags describe the JSON representation; the browsable API's HTML has none.
-        renderer = getattr(self.request, "accepted_renderer", None)
-        return getattr(renderer, "format", None) == "json"
-
-    def conditional_get(self, etag: str) -> HttpResponseBase | None:
-        if self.json_wanted() and not_modified(self.request, etag):
-            response = HttpResponseNotModified()
-            response["ETag"] = etag
-            return response
-        return None
-
-    def tagged(self, response: Response, etag: str | None) -> Response:
-        if etag is not None and self.json_wanted():
-            response["ETag"] = etag
-        return response
-
-
-def _query(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-# What the manager raises for a config it will not store. UnicodeError: the parser
-# refuses unpaired surrogates first, but the core would fail on them while hashing.
-INVALID_CONFIG = (InvalidConfigError, DjangoValidationError, UnicodeError)
-
-
-def _config_messages(exc: Exception) -> list[str]:
-    if isinstance(exc, DjangoValidationError):
-        return [str(message) for message in exc.messages]
-    if isinstance(exc, InvalidConfigError):
-        return [f"{path}: {message}" if path else message for path, message in exc.errors]
-    return ["The config holds text that is not valid Unicode (an unpaired surrogate)."]
-
-
-def _reason(data: dict[str, Any]) -> dict[str, Any]:
-    # Blank or missing: the manager's default reason ("Configuration update" ...).
-    reason = data.get("reason")
-    return {"reason": reason} if reason else {}
-
-
-def _conflict(exc: VersionConflictError, *, from_if_match: bool) -> Response:
-    if from_if_match:
-        raise PreconditionFailed(
-            f"The config changed since you read it: it is now at version {exc.actual_version}. "
-            "Read it again and reapply your edit."
-        )
-    return Response(
-        {
-            "detail": f"Version conflict: you expected version {exc.expected_version}, "
-            f"but the current version is {exc.actual_version}.",
-            "expected_version": exc.expected_version,
-            "actual_version": exc.actual_version,
-        },
-        status=status.HTTP_409_CONFLICT,
-    )
-
-
-def _detail(bot: BotConfig, version: int, config: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "slug": bot.slug,
-        "name": bot.name,
-        "description": bot.description,
-        "current_version": version,
-        "config": config,
-        "updated_at": bot.updated_at,
-    }
 
 
 class ConfigListView(BotConfigAPIView):
@@ -208,9 +98,9 @@ class ConfigListView(BotConfigAPIView):
         parameters=[schema.etag_header(201), schema.location_header(201)],
     )
     def post(self, request: Request) -> Response:
-        data = _query(BotConfigCreateSerializer, request.data)
+        data = validated(BotConfigCreateSerializer, request.data)
         config = data.pop("config")
-        reason = _reason(data)
+        reason = reason_option(data)
         data.pop("reason", None)
         try:
             with transaction.atomic():
@@ -222,9 +112,9 @@ class ConfigListView(BotConfigAPIView):
                 {"slug": ["bot config with this slug already exists."]}
             ) from None
         except INVALID_CONFIG as exc:
-            raise serializers.ValidationError({"config": _config_messages(exc)}) from None
+            raise serializers.ValidationError({"config": config_messages(exc)}) from None
         bot.refresh_from_db()
-        body = BotConfigDetailSerializer(_detail(bot, version.version, version.config)).data
+        body = BotConfigDetailSerializer(detail_data(bot, version.version, version.config)).data
         response = Response(body, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"{bot.slug}/")
         return self.tagged(response, config_etag(bot))
@@ -253,7 +143,7 @@ class ConfigDetailView(BotConfigAPIView):
         if bot.current_version:
             current = self.manager(bot).get_version(bot.current_version)
             config = current.config if current is not None else None
-        body = BotConfigDetailSerializer(_detail(bot, bot.current_version, config)).data
+        body = BotConfigDetailSerializer(detail_data(bot, bot.current_version, config)).data
         return self.tagged(Response(body), etag)
 
     @extend_schema(
@@ -269,27 +159,27 @@ class ConfigDetailView(BotConfigAPIView):
     )
     def put(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
-        data = _query(VersionWriteSerializer, request.data)
+        data = validated(VersionWriteSerializer, request.data)
         expected = data.get("expected_version")
         require_precondition(request, expected)
         pinned = if_match_version(request, bot)
         try:
             version = self._write(bot, data, expected if expected is not None else pinned)
         except VersionConflictError as exc:
-            return _conflict(exc, from_if_match=expected is None)
+            return conflict_response(exc, from_if_match=expected is None)
         except INVALID_CONFIG as exc:
-            raise serializers.ValidationError({"config": _config_messages(exc)}) from None
+            raise serializers.ValidationError({"config": config_messages(exc)}) from None
         except ValueError as exc:  # the config was deleted meanwhile
             raise NotFound(str(exc)) from None
         fresh = BotConfig.objects.filter(pk=bot.pk).order_by().first() or bot
-        body = BotConfigDetailSerializer(_detail(fresh, version.version, version.config)).data
+        body = BotConfigDetailSerializer(detail_data(fresh, version.version, version.config)).data
         # Another writer may already have moved on; then there is no tag to give.
         current = fresh.current_version == version.version
         return self.tagged(Response(body), config_etag(fresh) if current else None)
 
     def _write(self, bot: BotConfig, data: dict[str, Any], expected: int | None) -> ConfigVersion:
         manager = self.manager(bot)
-        options = {"created_by": self.author(), **_reason(data)}
+        options = {"created_by": self.author(), **reason_option(data)}
         if bot.current_version == 0 and expected in (None, 0):
             try:
                 return manager.create(data["config"], **options)
@@ -321,7 +211,7 @@ class VersionListView(BotConfigAPIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
-        query = _query(HistoryQuerySerializer, request.query_params)
+        query = validated(HistoryQuerySerializer, request.query_params)
         rows = bot.versions.order_by("-version")
         if "since_version" in query:
             rows = rows.filter(version__gt=query["since_version"])
@@ -354,7 +244,7 @@ class VersionDetailView(BotConfigAPIView):
     )
     def get(self, request: Request, slug: str, version: str) -> HttpResponseBase:
         bot = self.get_bot(slug)
-        number = _query(VersionPathSerializer, {"version": version})["version"]
+        number = validated(VersionPathSerializer, {"version": version})["version"]
         # Versions are numbered 1..current without gaps and never deleted one by one,
         # so the number alone says whether it exists, and the tag needs no version row.
         if number > bot.current_version:
@@ -381,7 +271,7 @@ class DiffView(BotConfigAPIView):
     )
     def get(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
-        query = _query(DiffQuerySerializer, request.query_params)
+        query = validated(DiffQuerySerializer, request.query_params)
         to_version = query.get("to_version", bot.current_version)
         from_version = query.get("from_version", max(to_version - 1, 1))
         try:
@@ -414,7 +304,7 @@ class RollbackView(BotConfigAPIView):
     )
     def post(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
-        data = _query(RollbackSerializer, request.data)
+        data = validated(RollbackSerializer, request.data)
         expected = data.get("expected_version")
         require_precondition(request, expected)
         pinned = if_match_version(request, bot)
@@ -427,10 +317,10 @@ class RollbackView(BotConfigAPIView):
                 expected_version=expected if expected is not None else pinned,
             )
         except VersionConflictError as exc:
-            return _conflict(exc, from_if_match=expected is None)
+            return conflict_response(exc, from_if_match=expected is None)
         except INVALID_CONFIG as exc:
             messages = [
-                f"Version {target} fails today's validation: {m}" for m in _config_messages(exc)
+                f"Version {target} fails today's validation: {m}" for m in config_messages(exc)
             ]
             raise serializers.ValidationError({"to_version": messages}) from None
         except ValueError as exc:  # the version (or the config) does not exist

@@ -236,9 +236,12 @@ def test_if_match_is_compare_and_set(writer_api, history_bot):
 
 def test_if_match_star_and_malformed(writer_api, history_bot):
     assert writer_api.put(URL, {"config": {}}, format="json", HTTP_IF_MATCH="*").status_code == 200
-    response = writer_api.put(URL, {"config": {}}, format="json", HTTP_IF_MATCH="v4")
-    assert response.status_code == 400
-    assert "entity tag" in response.json()["detail"]
+    etag = writer_api.get(URL)["ETag"]
+    for header in ("v4", "", f"{etag}, v4", f"*, {etag}"):
+        response = writer_api.put(URL, {"config": {}}, format="json", HTTP_IF_MATCH=header)
+        assert response.status_code == 400, header
+        assert "entity tag" in response.json()["detail"]
+    assert history_bot.versions.count() == 4
 
 
 def test_if_match_and_expected_version_must_agree(writer_api, history_bot):
@@ -284,3 +287,11 @@ def test_replace_only(admin_api, history_bot, method):
         assert response.status_code == 405, url
     assert history_bot.versions.count() == 3
     assert BotConfig.objects.filter(pk=history_bot.pk).exists()
+
+
+def test_options_describes_the_endpoint(admin_api, history_bot):
+    # DRF's OPTIONS answer checks whether a PUT would be allowed on the config.
+    response = admin_api.options(URL)
+    assert response.status_code == 200
+    assert set(response.json()["actions"]["PUT"]) == {"config", "reason", "expected_version"}
+    assert admin_api.options("/api/configs/nope/").status_code == 200

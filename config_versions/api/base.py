@@ -1,0 +1,138 @@
+"""The API views' shared policy and helpers: lookups, preconditions, error answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponseBase, HttpResponseNotModified
+from django.utils.module_loading import import_string
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from config_versions import conf
+from config_versions.api.conditional import PreconditionFailed, not_modified
+from config_versions.api.parsers import ConfigJSONParser
+from config_versions.core.errors import InvalidConfigError, VersionConflictError
+from config_versions.core.manager import ConfigVersionManager
+from config_versions.models import BotConfig
+
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+class BotConfigAPIView(GenericAPIView[Any]):
+    # Authentication and permission classes are read from CONFIG_VERSIONS on every
+    # request (not frozen at import like DRF's class attributes), so settings can change.
+    parser_classes = [ConfigJSONParser]
+    queryset = BotConfig.objects.all()
+    lookup_field = "slug"
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        paths = conf.get("API_AUTHENTICATION_CLASSES")
+        if paths is None:
+            # api_settings has already imported the dotted paths (the stubs say str).
+            defaults = cast(
+                "Sequence[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES
+            )
+            return [auth() for auth in defaults]
+        return [import_string(path)() for path in paths]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [import_string(path)() for path in conf.get("API_PERMISSION_CLASSES")]
+
+    def get_bot(self, slug: str) -> BotConfig:
+        try:
+            if not _SLUG.fullmatch(slug):
+                raise BotConfig.DoesNotExist
+            bot = BotConfig.objects.get(slug=slug)
+        except BotConfig.DoesNotExist:
+            raise NotFound(f"No bot config with the slug {slug!r}.") from None
+        self.check_object_permissions(self.request, bot)
+        return bot
+
+    def get_object(self) -> BotConfig:
+        # DRF's OPTIONS answer calls this to see whether a PUT would be allowed.
+        return self.get_bot(self.kwargs[self.lookup_field])
+
+    def manager(self, bot: BotConfig) -> ConfigVersionManager:
+        return bot.get_version_manager(user=self.request.user)
+
+    def author(self) -> str:
+        return str(self.request.user.get_username())
+
+    def json_wanted(self) -> bool:
+        # Entity tags describe the JSON representation; the browsable API's HTML has none.
+        renderer = getattr(self.request, "accepted_renderer", None)
+        return getattr(renderer, "format", None) == "json"
+
+    def conditional_get(self, etag: str) -> HttpResponseBase | None:
+        if self.json_wanted() and not_modified(self.request, etag):
+            response = HttpResponseNotModified()
+            response["ETag"] = etag
+            return response
+        return None
+
+    def tagged(self, response: Response, etag: str | None) -> Response:
+        if etag is not None and self.json_wanted():
+            response["ETag"] = etag
+        return response
+
+
+def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# What the manager raises for a config it will not store. UnicodeError: the parser
+# refuses unpaired surrogates first, but the core would fail on them while hashing.
+INVALID_CONFIG = (InvalidConfigError, DjangoValidationError, UnicodeError)
+
+
+def config_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, DjangoValidationError):
+        return [str(message) for message in exc.messages]
+    if isinstance(exc, InvalidConfigError):
+        return [f"{path}: {message}" if path else message for path, message in exc.errors]
+    return ["The config holds text that is not valid Unicode (an unpaired surrogate)."]
+
+
+def reason_option(data: dict[str, Any]) -> dict[str, Any]:
+    # Blank or missing: the manager's default reason ("Configuration update" ...).
+    reason = data.get("reason")
+    return {"reason": reason} if reason else {}
+
+
+def conflict_response(exc: VersionConflictError, *, from_if_match: bool) -> Response:
+    if from_if_match:
+        raise PreconditionFailed(
+            f"The config changed since you read it: it is now at version {exc.actual_version}. "
+            "Read it again and reapply your edit."
+        )
+    return Response(
+        {
+            "detail": f"Version conflict: you expected version {exc.expected_version}, "
+            f"but the current version is {exc.actual_version}.",
+            "expected_version": exc.expected_version,
+            "actual_version": exc.actual_version,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+def detail_data(bot: BotConfig, version: int, config: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "slug": bot.slug,
+        "name": bot.name,
+        "description": bot.description,
+        "current_version": version,
+        "config": config,
+        "updated_at": bot.updated_at,
+    }
