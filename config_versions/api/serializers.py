@@ -79,8 +79,8 @@ def version_number(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=MAX_VERSION, **kwargs)
 
 
-class ReasonMixin(serializers.Serializer[Any]):
-    reason = TextField(
+def reason_field() -> TextField:
+    return TextField(
         required=False,
         allow_blank=True,
         help_text="Why this version exists. Left out or blank: the default reason.",
@@ -161,7 +161,7 @@ class DiffSerializer(serializers.Serializer[Any]):
 # Writing -------------------------------------------------------------------------------
 
 
-class BotConfigCreateSerializer(ReasonMixin, serializers.ModelSerializer[BotConfig]):
+class BotConfigCreateSerializer(serializers.ModelSerializer[BotConfig]):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.CharField: TextField,
@@ -169,14 +169,16 @@ class BotConfigCreateSerializer(ReasonMixin, serializers.ModelSerializer[BotConf
         models.SlugField: SlugTextField,
     }
     config = ConfigField(write_only=True, help_text="The first version of the config.")
+    reason = reason_field()
 
     class Meta:
         model = BotConfig
         fields = ["name", "slug", "description", "config", "reason"]
 
 
-class VersionWriteSerializer(ReasonMixin):
+class VersionWriteSerializer(serializers.Serializer[Any]):
     config = ConfigField(help_text="The whole new config (replace, never patch).")
+    reason = reason_field()
     expected_version = WholeNumberField(
         required=False,
         min_value=0,
@@ -185,12 +187,13 @@ class VersionWriteSerializer(ReasonMixin):
     )
 
 
-class RollbackSerializer(ReasonMixin):
+class RollbackSerializer(serializers.Serializer[Any]):
     to_version = WholeNumberField(
         min_value=1,
         max_value=MAX_VERSION,
         help_text="The version whose config becomes current again.",
     )
+    reason = reason_field()
     expected_version = WholeNumberField(
         required=False,
         min_value=1,

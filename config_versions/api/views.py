@@ -63,6 +63,8 @@ _HISTORY_FIELDS = (
 class ConfigListView(BotConfigAPIView):
     """Bot configs, by name. Each has a numbered, immutable history of versions."""
 
+    name = "Bot configs"  # in the browsable API
+
     pagination_class = ApiPagination
 
     def get_queryset(self) -> Any:
@@ -127,6 +129,8 @@ class ConfigDetailView(BotConfigAPIView):
     while nothing changed) and in If-Match to write only over the version you read.
     """
 
+    name = "Bot config"  # in the browsable API
+
     serializer_class = VersionWriteSerializer
 
     @extend_schema(
@@ -177,6 +181,18 @@ class ConfigDetailView(BotConfigAPIView):
         current = fresh.current_version == version.version
         return self.tagged(Response(body), config_etag(fresh) if current else None)
 
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        # The browsable API fills its PUT form from the config on show; it also gets the
+        # version shown as expected_version, so a human's save never overwrites a newer one.
+        shown = kwargs.get("instance")
+        if isinstance(shown, dict) and "current_version" in shown:
+            kwargs["instance"] = {
+                "config": shown["config"] or {},
+                "reason": "",
+                "expected_version": shown["current_version"],
+            }
+        return super().get_serializer(*args, **kwargs)
+
     def _write(self, bot: BotConfig, data: dict[str, Any], expected: int | None) -> ConfigVersion:
         manager = self.manager(bot)
         options = {"created_by": self.author(), **reason_option(data)}
@@ -196,6 +212,8 @@ class ConfigDetailView(BotConfigAPIView):
 
 class VersionListView(BotConfigAPIView):
     """Every version of a config, newest first, a page at a time."""
+
+    name = "Versions"  # in the browsable API
 
     pagination_class = ApiPagination
     serializer_class = VersionSerializer
@@ -224,6 +242,8 @@ class VersionListView(BotConfigAPIView):
 
 class VersionDetailView(BotConfigAPIView):
     """One version of a config. Versions never change, so their ETags never go stale."""
+
+    name = "Version"  # in the browsable API
 
     serializer_class = VersionSerializer
 

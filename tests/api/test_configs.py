@@ -168,6 +168,8 @@ def test_browsable_api_renders_html(admin_api, history_bot):
     assert response["Content-Type"].startswith("text/html")
     assert b"SupportBot" in response.content
     assert "ETag" not in response
+    # The PUT form starts from the config shown, pinned to its version.
+    assert b"&quot;expected_version&quot;: 3" in response.content
 
 
 # Writing -------------------------------------------------------------------------------
