@@ -1,0 +1,372 @@
+"""The admin's history, diff and rollback views for BotConfig.
+
+Reading goes through the version manager and the display module; the one write,
+rollback, is a POST that calls ``manager.rollback``. No GET here writes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlencode
+
+import django
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import router, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from config_versions import conf
+from config_versions.admin.diff_html import render_rows
+from config_versions.core.diff import diff_configs
+from config_versions.core.errors import InvalidConfigError, VersionConflictError
+from config_versions.core.version import ConfigVersion
+from config_versions.diff_display import side_by_side
+from config_versions.forms import DiffForm, RollbackForm
+from config_versions.models import BotConfig, BotConfigVersion
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[BotConfig]
+else:
+    _ModelAdmin = admin.ModelAdmin
+
+PAGE_VAR = "p"
+# Django 6 renders breadcrumbs as a list; 5.2 as a line of links.
+BREADCRUMBS_AS_LIST = django.VERSION >= (6, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    version: int
+    created_at: datetime
+    author: str
+    reason: str
+    rollback_to: int | None
+    merged_onto: int | None
+    is_current: bool
+    changes_url: str
+    rollback_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    number: int
+    created_at: datetime
+    author: str
+    reason: str
+    rollback_to: int | None
+    is_current: bool
+    rollback_url: str
+
+
+class VersionHistoryAdmin(_ModelAdmin):
+    """History, side-by-side diff and rollback for a BotConfig admin.
+
+    Template names are attributes so that a site can point them at its own templates.
+    """
+
+    object_history_template = "config_versions/admin/object_history.html"
+    diff_template = "config_versions/admin/diff.html"
+
+    # URLs ---------------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/diff/",
+                wrap(self.diff_view),
+                name="{}_{}_diff".format(*info),
+            ),
+            path(
+                "<path:object_id>/rollback/<int:version>/",
+                wrap(require_POST(self.rollback_view)),
+                name="{}_{}_rollback".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _url(
+        self, name: str, obj: BotConfig, *args: Any, query: dict[str, Any] | None = None
+    ) -> str:
+        url = reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
+            args=[quote(obj.pk), *args],
+            current_app=self.admin_site.name,
+        )
+        return f"{url}?{urlencode(query, doseq=True)}" if query else url
+
+    def diff_url(self, obj: BotConfig, from_version: int, to_version: int) -> str:
+        return self._url("diff", obj, query={"from": from_version, "to": to_version})
+
+    # Permissions --------------------------------------------------------------------
+
+    def has_rollback_permission(self, request: HttpRequest, obj: BotConfig | None = None) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.rollback_{self.opts.model_name}")
+
+    def _get_viewable(self, request: HttpRequest, object_id: str) -> BotConfig | HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._missing(request, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def _missing(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        # What Django's own views answer for a missing object: a message and the index.
+        self.message_user(
+            request,
+            # Django's own wording, so that its translations apply.
+            _("%(name)s with ID “%(key)s” doesn’t exist. Perhaps it was deleted?")  # noqa: RUF001
+            % {"name": self.opts.verbose_name, "key": unquote(object_id)},
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(reverse("admin:index", current_app=self.admin_site.name))
+
+    # Shared context ------------------------------------------------------------------
+
+    def _context(
+        self, request: HttpRequest, obj: BotConfig, title: str, **extra: Any
+    ) -> dict[str, Any]:
+        request.current_app = self.admin_site.name
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "object": obj,
+            "original": obj,
+            "opts": self.opts,
+            "module_name": str(capfirst(self.opts.verbose_name_plural)),
+            "preserved_filters": self.get_preserved_filters(request),
+            "has_rollback_permission": self.has_rollback_permission(request, obj),
+            "has_change_permission": self.has_change_permission(request, obj),
+            "breadcrumbs_as_list": BREADCRUMBS_AS_LIST,
+            "history_url": self._url("history", obj),
+            "change_url": self._url("change", obj),
+            "changelist_url": reverse(
+                f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_changelist",
+                current_app=self.admin_site.name,
+            ),
+            **extra,
+        }
+
+    # History -------------------------------------------------------------------------
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        obj = self._get_viewable(request, object_id)
+        if isinstance(obj, HttpResponse):
+            return obj
+        # Numbers run 1..current_version without gaps, so a page is a range of numbers:
+        # one indexed range query per page, however long the history (no COUNT, no OFFSET).
+        paginator = Paginator(
+            range(obj.current_version, 0, -1), conf.get("ADMIN_HISTORY_PAGE_SIZE")
+        )
+        page = paginator.get_page(request.GET.get(PAGE_VAR))
+        numbers = page.object_list
+        rows: list[HistoryRow] = []
+        if obj.current_version:
+            versions = (
+                BotConfigVersion.objects.filter(
+                    bot_config=obj, version__lte=numbers[0], version__gte=numbers[-1]
+                )
+                .defer("config")  # megabytes each, and not shown here
+                .select_related("created_by_user")
+                .order_by("-version")
+            )
+            rows = [self._history_row(obj, version) for version in versions]
+        context = self._context(
+            request,
+            obj,
+            _("Change history: %s") % obj,
+            rows=rows,
+            page=page,
+            page_var=PAGE_VAR,
+            page_range=list(paginator.get_elided_page_range(page.number)),
+            ellipsis=Paginator.ELLIPSIS,
+            default_from=rows[1].version if len(rows) > 1 else (rows[0].version if rows else 0),
+            default_to=rows[0].version if rows else 0,
+            diff_base_url=self._url("diff", obj),
+            **(extra_context or {}),
+        )
+        return TemplateResponse(request, self.object_history_template, context)
+
+    def _history_row(self, obj: BotConfig, version: BotConfigVersion) -> HistoryRow:
+        number = version.version
+        user = version.created_by_user
+        metadata = version.metadata if isinstance(version.metadata, dict) else {}
+        merged_onto = metadata.get("merged_onto")
+        return HistoryRow(
+            version=number,
+            created_at=version.created_at,
+            author=version.created_by or (user.get_username() if user is not None else ""),
+            reason=version.reason,
+            rollback_to=version.rollback_to,
+            merged_onto=merged_onto if isinstance(merged_onto, int) else None,
+            is_current=number == obj.current_version,
+            changes_url=self.diff_url(obj, number - 1, number) if number > 1 else "",
+            rollback_url=self._url("rollback", obj, number),
+        )
+
+    # Diff ----------------------------------------------------------------------------
+
+    def diff_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        obj = self._get_viewable(request, object_id)
+        if isinstance(obj, HttpResponse):
+            return obj
+        current = obj.current_version
+        form = DiffForm(request.GET, current_version=current)
+        title = _("Compare versions: %s") % obj
+        if not current or not form.is_valid():
+            context = self._context(request, obj, title, form=form, display=None)
+            status = 400 if current and form.errors else 200
+            return TemplateResponse(request, self.diff_template, context, status=status)
+        a, b = form.cleaned_data["from_version"], form.cleaned_data["to_version"]
+        manager = obj.get_version_manager()
+        old, new = manager.get_version(a), manager.get_version(b)
+        if old is None or new is None:  # numbers are gapless; only a deletion gets here
+            context = self._context(request, obj, title, form=form, display=None)
+            return TemplateResponse(request, self.diff_template, context, status=404)
+        expand = _expanded(request.GET.getlist("expand"))
+        # The versions were read through the manager; the core's pure function diffs
+        # them without reading both from the database a second time.
+        changes = diff_configs(old.config, new.config)["changes"]
+        display = side_by_side(
+            old.config,
+            new.config,
+            changes,
+            context=conf.get("ADMIN_DIFF_CONTEXT"),
+            expand=expand,
+        )
+        context = self._context(
+            request,
+            obj,
+            title,
+            form=form,
+            display=display,
+            old=old,
+            new=new,
+            rows_html=render_rows(
+                display, urlencode({"from": a, "to": b, **_kept(expand)}, doseq=True)
+            ),
+            all_lines_url=self.diff_url(obj, a, b) + "&expand=all",
+            folded_url=self.diff_url(obj, a, b),
+            expanded_all=expand == "all",
+            older_url=self.diff_url(obj, a - 1, b - 1) if min(a, b) > 1 else "",
+            newer_url=self.diff_url(obj, a + 1, b + 1) if max(a, b) < current else "",
+            swap_url=self.diff_url(obj, b, a),
+            versions=[self._version_info(obj, v) for v in (old, new)],
+            hidden_changes=display.change_count - len(display.summary),
+            current_version=current,
+        )
+        return TemplateResponse(request, self.diff_template, context)
+
+    def _version_info(self, obj: BotConfig, version: ConfigVersion) -> VersionInfo:
+        rollback_to = version.metadata.get("rollback_to")
+        return VersionInfo(
+            number=version.version,
+            created_at=datetime.fromtimestamp(version.timestamp, tz=UTC),
+            author=version.created_by or "",
+            reason=version.reason,
+            rollback_to=rollback_to if isinstance(rollback_to, int) else None,
+            is_current=version.version == obj.current_version,
+            rollback_url=""
+            if version.version == obj.current_version
+            else self._url("rollback", obj, version.version),
+        )
+
+    # Rollback ------------------------------------------------------------------------
+
+    def rollback_view(self, request: HttpRequest, object_id: str, version: int) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._missing(request, object_id)
+        if not self.has_rollback_permission(request, obj):
+            raise PermissionDenied
+        back = HttpResponseRedirect(self._url("history", obj))
+        form = RollbackForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, _("The rollback request was malformed."), messages.ERROR)
+            return back
+        if version == obj.current_version:
+            self.message_user(
+                request, _("Version %(n)s is already the current version.") % {"n": version}
+            )
+            return back
+        user = request.user
+        try:
+            with transaction.atomic(using=router.db_for_write(self.model)):
+                created = obj.get_version_manager(user=user).rollback(
+                    version,
+                    reason=form.cleaned_data["reason"] or None,
+                    created_by=user.get_username() if user.is_authenticated else None,
+                    expected_version=form.cleaned_data["expected_version"],
+                )
+                self.log_change(request, obj, f"Rolled back to version {version}.")
+        except VersionConflictError as exc:
+            self.message_user(
+                request,
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    _(
+                        "Version %(actual)s was saved after this page showed version "
+                        "%(expected)s, so nothing was rolled back. Review it and try again."
+                    )
+                    % {"actual": exc.actual_version, "expected": exc.expected_version},
+                    self.diff_url(obj, exc.expected_version, exc.actual_version),
+                    _("Compare version %(a)s with version %(b)s")
+                    % {"a": exc.expected_version, "b": exc.actual_version},
+                ),
+                messages.WARNING,
+            )
+            return back
+        except ValidationError as exc:
+            problems = "; ".join(exc.messages)
+            self.message_user(
+                request,
+                _("Version %(n)s cannot become current again: %(problems)s")
+                % {"n": version, "problems": problems},
+                messages.ERROR,
+            )
+            return back
+        except ValueError as exc:  # not found, or no longer within the size/depth limits
+            text = str(exc)
+            if isinstance(exc, InvalidConfigError):
+                text = "; ".join(f"{p}: {m}" if p else m for p, m in exc.errors)
+            self.message_user(
+                request,
+                _("Nothing was rolled back: %(problem)s") % {"problem": text},
+                messages.ERROR,
+            )
+            return back
+        self.message_user(
+            request,
+            _("Rolled back to version %(to)s: its config is now version %(new)s.")
+            % {"to": version, "new": created.version},
+            messages.SUCCESS,
+        )
+        return back
+
+
+def _kept(expand: frozenset[int] | Literal["all"]) -> dict[str, list[Any]]:
+    # Unfolding one run keeps those unfolded before.
+    if not expand:
+        return {}
+    return {"expand": ["all"] if expand == "all" else sorted(expand)}
+
+
+def _expanded(values: list[str]) -> frozenset[int] | Literal["all"]:
+    if "all" in values:
+        return "all"
+    return frozenset(int(v) for v in values if v.isdecimal() and len(v) < 10)

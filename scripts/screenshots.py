@@ -1,0 +1,107 @@
+"""Screenshots of the admin's change form, history and diff, light and dark.
+
+Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. It builds a
+throw-away SQLite test database (tests.settings), loads a realistic history through
+the version manager, serves the site with Django's live-server thread and drives
+Debian's Chromium with Playwright, writing ``docs/screenshots/{page}-{scheme}.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.pop("DATABASE_URL", None)  # always the throw-away SQLite file
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.testcases import LiveServerThread  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from config_versions.models import BotConfig  # noqa: E402
+from tests.browser.support import CHROMIUM, PASSWORD, launch, login, make_history  # noqa: E402
+
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def load_demo() -> BotConfig:
+    users = {}
+    user_model = get_user_model()
+    for name in ("admin", "alice", "bob"):
+        users[name] = user_model.objects.create_superuser(name, f"{name}@example.com", PASSWORD)
+    bot = BotConfig.objects.create(
+        name="Support bot",
+        slug="support-bot",
+        description="Answers customer questions on the web chat and by email.",
+    )
+    make_history(bot, users)
+    return bot
+
+
+def shoot(page: Page, base: str, bot: BotConfig, out: Path, scheme: str) -> list[Path]:
+    admin = f"{base}/admin/config_versions/botconfig/{bot.pk}"
+    shots = []
+    page.goto(f"{admin}/change/")
+    page.fill("#id_reason", "Retrieve more context and answer in French too")
+    shots.append(out / f"change_form-{scheme}.png")
+    page.screenshot(path=str(shots[-1]))
+    page.goto(f"{admin}/history/")
+    shots.append(out / f"history-{scheme}.png")
+    page.screenshot(path=str(shots[-1]))
+    page.goto(f"{admin}/diff/?from=1&to=2")
+    page.locator(".cv-versions").scroll_into_view_if_needed()
+    shots.append(out / f"diff-{scheme}.png")
+    page.screenshot(path=str(shots[-1]))
+    return shots
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    if not CHROMIUM.exists():
+        print(f"Chromium not found at {CHROMIUM}: apt-get install chromium", file=sys.stderr)
+        return 2
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop
+    args.out.mkdir(parents=True, exist_ok=True)
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    try:
+        bot = load_demo()
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        base = f"http://127.0.0.1:{server.port}"
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            for scheme in ("light", "dark"):
+                context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)  # type: ignore[arg-type]
+                page = context.new_page()
+                login(page, base, "admin")
+                for shot in shoot(page, base, bot, args.out, scheme):
+                    print(shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot)
+                context.close()
+            browser.close()
+    finally:
+        server.terminate()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
