@@ -117,7 +117,7 @@ def follow(
                 old, new = moved
                 on_reload(follower.config)
                 if old == 0:
-                    keys = ", ".join(follower.config)
+                    keys = ", ".join(sorted(follower.config))
                     say(f"{follower.slug}: loaded version {new} ({keys})")
                 else:
                     say(f"{follower.slug}: version {old} -> {new}, reloaded")

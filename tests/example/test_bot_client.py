@@ -86,7 +86,7 @@ class Client:
 def test_follows_its_config_and_prints_what_changed_and_why(live_server, support_bot, token):
     client = Client("support-bot", "--url", live_server.url, "--token", token, "--interval", "0.1")
     try:
-        client.wait_for("support-bot: loaded version 1 (name, llm, tools)")
+        client.wait_for("support-bot: loaded version 1 (llm, name, tools)")
 
         support_bot.get_version_manager(user=None).update(
             SECOND, reason="Lower temperature, add tool b", created_by="priya"
@@ -139,7 +139,7 @@ def test_once_prints_the_config_and_exits(live_server, support_bot, token):
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "support-bot: loaded version 1 (name, llm, tools)"
+    assert result.stdout.splitlines()[0] == "support-bot: loaded version 1 (llm, name, tools)"
     assert '"temperature": 0.3' in result.stdout
 
 

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 # The script always serves the demo from its own SQLite file, whatever database the
 # suite runs on, so one run (the SQLite pass) covers it.
 pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite"),
+    not (os.environ.get("DATABASE_URL") or "sqlite").startswith("sqlite"),
     reason="scripts/demo.sh is tested once, in the SQLite run",
 )
 

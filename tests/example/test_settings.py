@@ -42,8 +42,9 @@ def read_settings(**env: str) -> dict:
     return json.loads(result.stdout)
 
 
-def test_defaults_are_the_local_demo_on_sqlite():
-    values = read_settings()
+@pytest.mark.parametrize("database_url", [None, ""])
+def test_defaults_are_the_local_demo_on_sqlite(database_url):
+    values = read_settings() if database_url is None else read_settings(DATABASE_URL="")
 
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["name"] == str(EXAMPLE_DIR / "db.sqlite3")
