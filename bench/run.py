@@ -118,6 +118,8 @@ def environment() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory": memory,
         "packages": packages,
+        # Other work on the machine shows here: the ratios hold up to it, absolute times not.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -180,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "plan": vars(plan),
             "seconds": round(time.perf_counter() - started, 1),
+            "load_average_end": [round(x, 2) for x in os.getloadavg()],
             "results": bench.results,
         }
     finally:
