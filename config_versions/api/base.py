@@ -11,9 +11,10 @@ from django.http import HttpResponseBase, HttpResponseNotModified
 from django.utils.module_loading import import_string
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -46,6 +47,14 @@ class BotConfigAPIView(GenericAPIView[Any]):
 
     def get_permissions(self) -> list[BasePermission]:
         return [import_string(path)() for path in conf.get("API_PERMISSION_CLASSES")]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Django reads the last of repeated parameters, so "?limit=-1&limit=5" would pass
+        # unnoticed; a parameter given twice is a client's mistake worth telling.
+        repeated = sorted(name for name, values in request.query_params.lists() if len(values) > 1)
+        if repeated:
+            raise ParseError(f"Give each query parameter once: {', '.join(repeated)} repeated.")
 
     def get_bot(self, slug: str) -> BotConfig:
         try:

@@ -79,6 +79,7 @@ class ConfigListView(BotConfigAPIView):
         summary="List configs",
         responses={
             200: BotConfigListSerializer(many=True),
+            400: schema.BAD_QUERY,
             **schema.AUTH_ERRORS,
             404: schema.NO_PAGE,
         },

@@ -63,6 +63,15 @@ def test_token_authentication_adds_one_query(bot, django_user_model, django_asse
         assert client.get(URL).status_code == 200
 
 
+def test_a_bot_with_model_permissions(bot, client_for, django_assert_num_queries):
+    # Token, then the user's and the groups' permissions (Django's ModelBackend), then
+    # the two queries of the read itself.
+    _grow(bot, 1)
+    client = client_for("view_botconfig")
+    with django_assert_num_queries(3 + 2):
+        assert client.get(URL).status_code == 200
+
+
 @pytest.mark.parametrize("path", ["versions/", "versions/?since_version=1&limit=40"])
 def test_history_pages_cost_the_same_whatever_the_length(
     superuser_api, bot, django_assert_num_queries, path

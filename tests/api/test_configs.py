@@ -136,6 +136,14 @@ def test_if_none_match_gives_304_without_body(admin_api, history_bot):
     assert admin_api.get(URL, HTTP_IF_NONE_MATCH='"v3-stale"').status_code == 200
 
 
+def test_head_answers_like_get_without_body(admin_api, history_bot):
+    response = admin_api.head(URL)
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response["ETag"] == admin_api.get(URL)["ETag"]
+    assert admin_api.head(URL, HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
 def test_etag_changes_with_each_version_and_each_edit(admin_api, history_bot):
     first = admin_api.get(URL)["ETag"]
     history_bot.version_manager.update({"a": 1})
