@@ -57,7 +57,8 @@ echo "== server on $base"
   --log-level warning --error-logfile "$work/server.log" &
 server_pid=$!
 for _ in $(seq 100); do
-  curl -sf -o /dev/null "$base/api/schema/" && break
+  "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
+    "$base/api/schema/" 2>/dev/null && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; exit 1; }
   sleep 0.1
 done
