@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     username, _, password = args.login.partition(":")
     site = Site(args.url)
     try:
+        site.page("/", must_contain="/api/docs/")
         check_api(site, args.token, args.slug)
         check_admin(site, username, password, args.slug)
     except CheckFailed as exc:

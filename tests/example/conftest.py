@@ -18,10 +18,15 @@ if str(EXAMPLE_DIR) not in sys.path:
 
 @pytest.fixture
 def example_settings(settings):
-    """The example site's API policy (DRF classes, schema, validators) on the test settings."""
+    """The example site's API policy, validators and templates on the test settings.
+
+    Its apps stay those of the tests: drf_spectacular_sidecar is not installed there, so
+    the docs page loads Swagger UI from its CDN, which no test fetches.
+    """
     # By name: seen from the repository root, "example_project" is the outer folder.
     site = importlib.import_module("example_project.settings")
 
     settings.REST_FRAMEWORK = site.REST_FRAMEWORK
     settings.CONFIG_VERSIONS = site.CONFIG_VERSIONS
+    settings.TEMPLATES = site.TEMPLATES
     return settings
