@@ -72,6 +72,16 @@ class BotConfig(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # current_version belongs to the database (a trigger moves it with each new
+        # version): saving an instance loaded earlier must not write its stale copy back.
+        if not self._state.adding and not kwargs.get("force_insert"):
+            fields = kwargs.get("update_fields")
+            if fields is None:
+                fields = [f.attname for f in self._meta.concrete_fields if not f.primary_key]
+            kwargs["update_fields"] = [f for f in fields if f != "current_version"]
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
         super().clean()
         if self.schema is not None:

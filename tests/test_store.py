@@ -196,3 +196,16 @@ def test_merge_on_the_database(bot_with_history):
         "merged_from": 2,
         "merged_onto": 3,
     }
+
+
+def test_saving_a_stale_instance_keeps_current_version(bot):
+    stale = BotConfig.objects.get(pk=bot.pk)
+    bot.version_manager.create({"a": 1})
+    bot.version_manager.update({"a": 2})
+    stale.description = "edited in another tab"
+    stale.save()
+    fresh = BotConfig.objects.get(pk=bot.pk)
+    assert fresh.current_version == 2
+    assert fresh.description == "edited in another tab"
+    stale.save(update_fields=["name", "current_version"])
+    assert BotConfig.objects.get(pk=bot.pk).current_version == 2

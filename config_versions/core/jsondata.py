@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from config_versions.core.errors import InvalidConfigError
@@ -86,7 +86,15 @@ def normalize_config(
             "The config contains a NUL character (\\u0000), which databases cannot store.",
             [(path, "contains a NUL character (\\u0000)")],
         )
-    if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        where = _find_unencodable(config, "")
+        raise InvalidConfigError(
+            "The config contains a lone surrogate character, which is not valid UTF-8.",
+            [(where, "contains a lone surrogate character")],
+        ) from None
+    if max_bytes is not None and size > max_bytes:
         raise InvalidConfigError(
             f"The config is larger than the limit of {max_bytes} bytes (measured as compact JSON)."
         )
@@ -97,21 +105,38 @@ def normalize_config(
 
 
 def _find_nul(value: Any, path: str) -> str:
+    return _find_text(value, path, lambda text: "\x00" in text)
+
+
+def _find_unencodable(value: Any, path: str) -> str:
+    return _find_text(value, path, _not_utf8)
+
+
+def _not_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_text(value: Any, path: str, bad: Callable[[str], bool]) -> str:
+    """JSON Pointer of the first string (key or value) for which ``bad`` is true."""
     from config_versions.core.diff import escape_pointer_token
 
     if isinstance(value, str):
-        return path if "\x00" in value else ""
+        return path if bad(value) else ""
     items: list[tuple[Any, Any]] = []
     if isinstance(value, Mapping):
         for key, child in value.items():
             sub = f"{path}/{escape_pointer_token(str(key))}"
-            if "\x00" in str(key):
+            if bad(str(key)):
                 return sub
             items.append((sub, child))
     elif isinstance(value, list | tuple):
         items = [(f"{path}/{index}", child) for index, child in enumerate(value)]
     for sub, child in items:
-        found = _find_nul(child, sub)
+        found = _find_text(child, sub, bad)
         if found:
             return found
     return ""

@@ -121,6 +121,15 @@ def test_nul_error_names_its_path(manager):
     assert info.value.errors == [("/a/b~1c/1", "contains a NUL character (\\u0000)")]
 
 
+@pytest.mark.parametrize("limit", [None, 100])
+def test_lone_surrogates_are_refused_with_their_path(limit):
+    manager = ConfigVersionManager(max_config_bytes=limit)
+    with pytest.raises(InvalidConfigError, match="lone surrogate") as info:
+        manager.create({"a": ["ok", {"b": "\ud800"}]})
+    assert info.value.errors == [("/a/1/b", "contains a lone surrogate character")]
+    assert manager.current_version == 0
+
+
 def test_literal_backslash_u0000_text_is_fine(manager):
     assert manager.update({"a": "\\u0000"}).config == {"a": "\\u0000"}
 
