@@ -374,8 +374,9 @@ def side_by_side(
 ) -> SideBySide:
     """Rows for two configs and the ``changes`` the core found between them.
 
-    Unchanged runs longer than ``2 * context`` lines are folded, except those whose
-    first left line number is in ``expand`` (or all of them with ``"all"``).
+    Unchanged runs longer than ``2 * context`` lines are folded down to ``context``
+    lines next to each change, except those whose first folded left line number is in
+    ``expand`` (or all of them with ``"all"``).
     """
     layout = _Layout(old, new, changes)
     left, right = layout.left, layout.right
@@ -389,7 +390,8 @@ def side_by_side(
         keep_head = context if position > 0 else 0
         keep_tail = context if position < len(blocks) - 1 else 0
         hidden = count - keep_head - keep_tail
-        if hidden < 2 or expand == "all" or (ls + keep_head + 1) in expand:
+        # Only runs longer than twice the context fold, and never to hide a single line.
+        if count <= 2 * context or hidden < 2 or expand == "all" or (ls + keep_head + 1) in expand:
             keep_head, hidden = count, 0
         rows.extend(_equal_rows(left, right, ls, rs, keep_head))
         if hidden:

@@ -171,6 +171,7 @@ class BotConfigAdminForm(_ModelForm):
     class Meta:
         model = BotConfig
         fields = ["name", "slug", "description", "schema"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

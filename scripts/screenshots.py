@@ -50,18 +50,31 @@ def load_demo() -> BotConfig:
     return bot
 
 
+def scroll_to(page: Page, selector: str, margin: int = 12) -> None:
+    page.eval_on_selector(
+        selector, f"e => window.scrollTo(0, e.getBoundingClientRect().top + scrollY - {margin})"
+    )
+
+
 def shoot(page: Page, base: str, bot: BotConfig, out: Path, scheme: str) -> list[Path]:
     admin = f"{base}/admin/config_versions/botconfig/{bot.pk}"
     shots = []
+    # The change form, mid-edit: the editor, its live check, the reason.
     page.goto(f"{admin}/change/")
-    page.fill("#id_reason", "Retrieve more context and answer in French too")
+    config = page.input_value("#id_config")
+    page.fill("#id_config", config.replace('"top_k": 6', '"top_k": 8'))
+    page.fill("#id_reason", "Retrieve more context")
+    page.locator("#id_reason").blur()
+    page.locator("#id_config").evaluate("e => { e.setSelectionRange(0, 0); e.scrollTop = 0; }")
+    scroll_to(page, "fieldset:has(#id_config)", margin=8)
     shots.append(out / f"change_form-{scheme}.png")
     page.screenshot(path=str(shots[-1]))
+
     page.goto(f"{admin}/history/")
     shots.append(out / f"history-{scheme}.png")
     page.screenshot(path=str(shots[-1]))
+
     page.goto(f"{admin}/diff/?from=1&to=2")
-    page.locator(".cv-versions").scroll_into_view_if_needed()
     shots.append(out / f"diff-{scheme}.png")
     page.screenshot(path=str(shots[-1]))
     return shots
@@ -91,6 +104,10 @@ def main() -> int:
             browser = launch(playwright)
             for scheme in ("light", "dark"):
                 context = browser.new_context(viewport=VIEWPORT, color_scheme=scheme)  # type: ignore[arg-type]
+                # The navigation sidebar closed, as a narrow screen would: room for the diff.
+                context.add_init_script(
+                    "localStorage.setItem('django.admin.navSidebarIsOpen', 'false')"
+                )
                 page = context.new_page()
                 login(page, base, "admin")
                 for shot in shoot(page, base, bot, args.out, scheme):

@@ -73,14 +73,19 @@ class BotConfigAdmin(VersionHistoryAdmin):
         if not self._can_edit(request, obj):
             return [
                 (None, {"fields": ["name", "slug", "description", "current_version"]}),
-                (_("Configuration"), {"fields": ["config_display"]}),
+                (
+                    _("Configuration"),
+                    {"fields": ["config_display"], "description": self._version_note(obj)},
+                ),
                 (_("Validation"), {"fields": ["schema"]}),
             ]
         version_fields = ["config", "reason"] + ([] if obj is None else ["expected_version"])
-        top = ["name", "slug", "description"] + ([] if obj is None else ["current_version"])
         return [
-            (None, {"fields": top}),
-            (_("Configuration"), {"fields": version_fields}),
+            (None, {"fields": ["name", "slug", "description"]}),
+            (
+                _("Configuration"),
+                {"fields": version_fields, "description": self._version_note(obj, editing=True)},
+            ),
             (
                 _("Validation"),
                 {
@@ -90,6 +95,24 @@ class BotConfigAdmin(VersionHistoryAdmin):
                 },
             ),
         ]
+
+    def _version_note(self, obj: BotConfig | None, *, editing: bool = False) -> str:
+        if obj is None or not obj.current_version:
+            return ""
+        history = format_html('<a href="{}">{}</a>', self._url("history", obj), _("the history"))
+        if not editing:
+            return format_html(
+                '<span class="cv-editing">{} {}</span>',
+                _("This is version %(n)s; earlier versions are in") % {"n": obj.current_version},
+                format_html("{}.", history),
+            )
+        return format_html(
+            '<span class="cv-editing">{} {} {}</span>',
+            _("You are editing version %(n)s.") % {"n": obj.current_version},
+            _("Saving a changed config creates version %(next)s; every version stays in")
+            % {"next": obj.current_version + 1},
+            format_html("{}.", history),
+        )
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: BotConfig | None = None

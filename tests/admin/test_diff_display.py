@@ -185,3 +185,14 @@ def test_two_one_megabyte_configs_lay_out_quickly():
     display = side_by_side(old, new, changes)
     assert time.perf_counter() - start < 2.0
     assert display.change_count == len(changes) > 100
+
+
+def test_runs_up_to_twice_the_context_are_not_folded():
+    # {, k0..k4 unchanged (6 lines), then the change: 6 == 2 * 3, shown in full.
+    old = {f"k{n}": n for n in range(6)}
+    rows = layout(old, dict(old, k5="x"), context=3).rows
+    assert not [r for r in rows if isinstance(r, Fold)]
+    # One more line and the run folds, keeping the three lines next to the change.
+    old = {f"k{n}": n for n in range(7)}
+    rows = layout(old, dict(old, k6="x"), context=3).rows
+    assert [(r.left_start, r.count) for r in rows if isinstance(r, Fold)] == [(1, 4)]

@@ -2,24 +2,122 @@
 // save; this only spares a round trip. No inline script, so it works under a CSP.
 "use strict";
 {
-    function lineAndColumn(text, index) {
-        const before = text.slice(0, index);
-        const line = before.split("\n").length;
-        return [line, index - before.lastIndexOf("\n")];
+    const SPACE = " \t\n\r";
+    const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+    // Where the text stops being JSON. Browsers word their JSON.parse errors
+    // differently and some do not say where, so a small scanner finds the place.
+    function errorOffset(text) {
+        let i = 0;
+        const fail = () => {
+            throw new RangeError(String(i));
+        };
+        const space = () => {
+            while (i < text.length && SPACE.includes(text[i])) {
+                i++;
+            }
+        };
+        const string = () => {
+            i++;
+            while (i < text.length) {
+                const c = text[i];
+                if (c === '"') {
+                    i++;
+                    return;
+                }
+                if (c === "\\") {
+                    i++;
+                    if (text[i] === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) {
+                        i += 5;
+                    } else if (i < text.length && '"\\/bfnrt'.includes(text[i])) {
+                        i++;
+                    } else {
+                        fail();
+                    }
+                } else if (c < " ") {
+                    fail();
+                } else {
+                    i++;
+                }
+            }
+            fail();
+        };
+        const value = () => {
+            space();
+            const c = text[i];
+            if (c === "{" || c === "[") {
+                const close = c === "{" ? "}" : "]";
+                i++;
+                space();
+                if (text[i] === close) {
+                    i++;
+                    return;
+                }
+                for (;;) {
+                    if (c === "{") {
+                        space();
+                        if (text[i] !== '"') {
+                            fail();
+                        }
+                        string();
+                        space();
+                        if (text[i] !== ":") {
+                            fail();
+                        }
+                        i++;
+                    }
+                    value();
+                    space();
+                    if (text[i] === ",") {
+                        i++;
+                    } else if (text[i] === close) {
+                        i++;
+                        return;
+                    } else {
+                        fail();
+                    }
+                }
+            }
+            if (c === '"') {
+                string();
+                return;
+            }
+            NUMBER.lastIndex = i;
+            const number = NUMBER.exec(text);
+            if (number) {
+                i += number[0].length;
+                return;
+            }
+            for (const word of ["true", "false", "null"]) {
+                if (text.startsWith(word, i)) {
+                    i += word.length;
+                    return;
+                }
+            }
+            fail();
+        };
+        try {
+            value();
+            space();
+            return i < text.length ? i : -1;
+        } catch (error) {
+            // A RangeError carries the offset; a real stack overflow (absurd nesting)
+            // has a message that is not a number and leaves us without a place.
+            const offset = Number(error.message);
+            return Number.isInteger(offset) ? offset : -1;
+        }
     }
 
     function describe(error, text) {
-        const message = String(error.message || error);
-        const lineCol = /line (\d+) column (\d+)/.exec(message);
-        if (lineCol) {
-            return `Invalid JSON on line ${lineCol[1]}, column ${lineCol[2]}: ${message}`;
+        const offset = errorOffset(text);
+        if (offset < 0) {
+            return `Invalid JSON: ${error.message}`;
         }
-        const position = /position (\d+)/.exec(message);
-        if (position) {
-            const [line, column] = lineAndColumn(text, Number(position[1]));
-            return `Invalid JSON on line ${line}, column ${column}: ${message}`;
-        }
-        return `Invalid JSON: ${message}`;
+        const before = text.slice(0, offset);
+        const line = before.split("\n").length;
+        const column = offset - before.lastIndexOf("\n");
+        const found = offset < text.length ? `unexpected “${text[offset]}”` : "unexpected end";
+        return `Invalid JSON on line ${line}, column ${column}: ${found}.`;
     }
 
     function check(area, status) {
