@@ -37,7 +37,7 @@ def run_site(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def read_settings(**env: str) -> dict:
-    result = run_site("-c", "import django; django.setup()\n" + READ_SETTINGS, **env)
+    result = run_site("-c", READ_SETTINGS, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
