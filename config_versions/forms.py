@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config_versions import conf
+from config_versions.core.diff import escape_pointer_token
 from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.core.jsondata import canonical_json
 from config_versions.core.manager import ConfigVersionManager
@@ -76,6 +77,25 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result  # pragma: no cover - a duplicate is always found above
 
 
+def _lone_surrogate(value: Any, path: str) -> tuple[str, str] | None:
+    """The JSON Pointer and character of the first unpaired surrogate in keys or strings."""
+    stack = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            for char in node:
+                if "\ud800" <= char <= "\udfff":
+                    return where, char
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                sub = f"{where}/{escape_pointer_token(key)}"
+                stack.append((key, sub))
+                stack.append((child, sub))
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}/{index}") for index, child in enumerate(node))
+    return None
+
+
 class JSONConfigField(forms.CharField):
     """A JSON object typed as text. Errors name the line and column."""
 
@@ -83,6 +103,10 @@ class JSONConfigField(forms.CharField):
     default_error_messages = {
         "invalid_json": _("Invalid JSON on line %(line)s, column %(column)s: %(message)s."),
         "not_object": _("The config must be a JSON object ({...}), not %(kind)s."),
+        "surrogate": _(
+            "Invalid text on line %(line)s, column %(column)s: %(escape)s is half of a "
+            "surrogate pair, not a character (at %(path)s)."
+        ),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -112,6 +136,23 @@ class JSONConfigField(forms.CharField):
             raise ValidationError(
                 _("The JSON is nested too deeply."), code="invalid_json"
             ) from None
+        if (found := _lone_surrogate(parsed, "")) is not None:
+            # A \ud800 escape parses, but is not text: no page or database could hold it.
+            path, char = found
+            escape = f"\\u{ord(char):04x}"
+            offset = text.lower().find(escape)
+            before = text[: max(offset, 0)]
+            raise ValidationError(
+                self.error_messages["surrogate"],
+                code="invalid_json",
+                params={
+                    "escape": escape,
+                    # The path may hold the surrogate too (in a key): show it escaped.
+                    "path": (path or "/").encode("utf-8", "backslashreplace").decode(),
+                    "line": before.count("\n") + 1,
+                    "column": offset - before.rfind("\n"),
+                },
+            )
         if not isinstance(parsed, dict):
             kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(parsed), "")
             raise ValidationError(

@@ -315,21 +315,19 @@ class VersionHistoryAdmin(_ModelAdmin):
                 )
                 self.log_change(request, obj, f"Rolled back to version {version}.")
         except VersionConflictError as exc:
-            self.message_user(
-                request,
-                format_html(
+            seen, actual = exc.expected_version, exc.actual_version
+            note = _(
+                "Version %(actual)s was saved after this page showed version %(seen)s, so "
+                "nothing was rolled back. Review it and try again."
+            ) % {"actual": actual, "seen": seen}
+            if 1 <= seen < actual:
+                note = format_html(
                     '{} <a href="{}">{}</a>',
-                    _(
-                        "Version %(actual)s was saved after this page showed version "
-                        "%(expected)s, so nothing was rolled back. Review it and try again."
-                    )
-                    % {"actual": exc.actual_version, "expected": exc.expected_version},
-                    self.diff_url(obj, exc.expected_version, exc.actual_version),
-                    _("Compare version %(a)s with version %(b)s")
-                    % {"a": exc.expected_version, "b": exc.actual_version},
-                ),
-                messages.WARNING,
-            )
+                    note,
+                    self.diff_url(obj, seen, actual),
+                    _("Compare version %(a)s with version %(b)s") % {"a": seen, "b": actual},
+                )
+            self.message_user(request, note, messages.WARNING)
             return back
         except ValidationError as exc:
             problems = "; ".join(exc.messages)

@@ -82,6 +82,11 @@ def test_name_only_edit_saves_the_name_and_no_version(su_client, bot_with_histor
         ('{"a": NaN}', "NaN is not valid JSON"),
         ('{"a": 1, "a": 2}', 'The key "a" appears twice in one object; JSON keys must be unique.'),
         ("", "This field is required."),
+        (
+            '{\n  "a": {"b\\uDFFF": 1}}',
+            "Invalid text on line 2, column 11: \\udfff is half of a surrogate pair, "
+            "not a character (at /a/b\\udfff).",
+        ),
     ],
 )
 def test_unparsable_config_is_reported_and_nothing_saved(
