@@ -36,5 +36,8 @@ bench-diff: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/diff_bench.py
 
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) .venv313 build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

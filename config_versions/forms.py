@@ -13,17 +13,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from config_versions import conf
 from config_versions.core.diff import escape_pointer_token
 from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.core.jsondata import canonical_json
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.merge import three_way_merge
-from config_versions.core.store import InMemoryStore
 from config_versions.core.version import ConfigVersion
 from config_versions.diff_display import json_lines
 from config_versions.models import BotConfig
-from config_versions.validation import validators_for
+from config_versions.store import manager_options
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -253,14 +251,8 @@ class BotConfigAdminForm(_ModelForm):
 
     def _check_rules(self, config: dict[str, Any], field: str, prefix: str = "") -> bool:
         """Run every rule a new version must pass, writing nothing."""
-        scratch = ConfigVersionManager(
-            InMemoryStore(),
-            validators=validators_for(self.instance),
-            max_config_bytes=conf.get("MAX_CONFIG_BYTES"),
-            max_depth=conf.get("MAX_DEPTH"),
-        )
         try:
-            scratch.create(config)
+            ConfigVersionManager(**manager_options(self.instance)).validate(config)
         except (ValidationError, InvalidConfigError) as exc:
             self._content_errors(field, exc, config, prefix)
             return False

@@ -199,7 +199,7 @@ class BotConfigVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.bot_config_id} v{self.version}"
+        return f"{self.bot_config} v{self.version}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

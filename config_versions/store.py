@@ -54,12 +54,20 @@ _LOCK_RETRIES = 5
 def database_manager(
     bot_config: BotConfig, *, user: AbstractBaseUser | AnonymousUser | None = None
 ) -> ConfigVersionManager:
-    return ConfigVersionManager(
-        DatabaseStore(bot_config, user=user),
-        validators=validators_for(bot_config),
-        max_config_bytes=conf.get("MAX_CONFIG_BYTES"),
-        max_depth=conf.get("MAX_DEPTH"),
-    )
+    return ConfigVersionManager(DatabaseStore(bot_config, user=user), **manager_options(bot_config))
+
+
+def manager_options(bot_config: BotConfig) -> dict[str, Any]:
+    """The rules a config's versions obey: its schema, the site's validators, the limits.
+
+    ``ConfigVersionManager(**manager_options(bot)).validate(config)`` checks a config
+    for a BotConfig that is not saved yet.
+    """
+    return {
+        "validators": validators_for(bot_config),
+        "max_config_bytes": conf.get("MAX_CONFIG_BYTES"),
+        "max_depth": conf.get("MAX_DEPTH"),
+    }
 
 
 class DatabaseStore:

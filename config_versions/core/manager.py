@@ -124,6 +124,15 @@ class ConfigVersionManager:
         # Stores keep the encoded text, so ``version`` is already the caller's own.
         return version
 
+    def validate(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Apply every rule a new version must pass, writing nothing.
+
+        Returns the private, normalised copy that would be stored; raises what
+        ``create``/``update`` would raise for the config itself.
+        """
+        data, _ = self._prepare(config)
+        return data
+
     def update(
         self,
         config: dict[str, Any],

@@ -248,3 +248,17 @@ def test_async_twins(manager):
     assert asyncio.run(fresh.aget_version(1)).config == {"x": 1}
     assert asyncio.run(fresh.alen()) == 1
     assert asyncio.run(fresh.adiff(1, 1))["changes"] == []
+
+
+def test_validate_checks_every_rule_and_writes_nothing():
+    def no_secrets(config):
+        if "secret" in config:
+            raise ValueError("no secrets")
+
+    m = ConfigVersionManager(validators=[no_secrets], max_depth=2)
+    assert m.validate({"a": (1, 2)}) == {"a": [1, 2]}
+    with pytest.raises(ValueError, match="no secrets"):
+        m.validate({"secret": 1})
+    with pytest.raises(InvalidConfigError, match="deeper"):
+        m.validate({"a": {"b": {}}})
+    assert m.current_version == 0
