@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from config_versions.core.jsondata import canonical_json, chain_hash, sha256_hex
 from config_versions.models import BotConfig
-from config_versions.store import GENESIS
+from config_versions.store import GENESIS, VERSION_FIELDS
 
 
 @dataclass(frozen=True)
@@ -27,17 +27,7 @@ def verify_history(bot_config: BotConfig) -> Break | None:
     expected_number = 1
     rows = (
         bot_config.versions.order_by("version")
-        .values_list(
-            "version",
-            "config",
-            "timestamp",
-            "reason",
-            "previous_version",
-            "created_by",
-            "metadata",
-            "content_hash",
-            "chain_hash",
-        )
+        .values_list(*VERSION_FIELDS, "content_hash", "chain_hash")
         .iterator(chunk_size=500)
     )
     for number, config, timestamp, reason, prev, created_by, metadata, content, link in rows:

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 GENESIS = ""  # the "previous chain hash" of version 1
-_FIELDS = (
+# The columns a ConfigVersion is made of, in its field order.
+VERSION_FIELDS = (
     "version",
     "config",
     "timestamp",
@@ -101,7 +102,7 @@ class DatabaseStore:
         return self._head[0] if self._head else None
 
     def latest(self) -> ConfigVersion | None:
-        row = self._rows().order_by("-version").values_list(*_FIELDS, "chain_hash").first()
+        row = self._rows().order_by("-version").values_list(*VERSION_FIELDS, "chain_hash").first()
         if row is None:
             return None
         self._remember(row[0], row[-1])
@@ -110,14 +111,14 @@ class DatabaseStore:
     def get(self, version: int) -> ConfigVersion | None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             return None
-        row = self._rows().filter(version=version).values_list(*_FIELDS).first()
+        row = self._rows().filter(version=version).values_list(*VERSION_FIELDS).first()
         return _version(row) if row is not None else None
 
     def history(self, *, limit: int | None, since_version: int | None) -> list[ConfigVersion]:
         rows = self._rows().order_by("-version")
         if since_version is not None:
             rows = rows.filter(version__gt=since_version)
-        values = rows.values_list(*_FIELDS)
+        values = rows.values_list(*VERSION_FIELDS)
         if limit is not None:
             values = values[:limit]
         return [_version(row) for row in values]
@@ -128,7 +129,7 @@ class DatabaseStore:
     def iter_versions(self) -> Iterator[tuple[Any, ...]]:
         """Oldest first, streamed in chunks, for exports of long histories."""
         rows: Iterator[tuple[Any, ...]] = (
-            self._rows().order_by("version").values_list(*_FIELDS).iterator(chunk_size=500)
+            self._rows().order_by("version").values_list(*VERSION_FIELDS).iterator(chunk_size=500)
         )
         return rows
 

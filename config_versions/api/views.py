@@ -48,16 +48,7 @@ from config_versions.api.serializers import (
 from config_versions.core.errors import VersionConflictError
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig
-
-_HISTORY_FIELDS = (
-    "version",
-    "config",
-    "timestamp",
-    "reason",
-    "previous_version",
-    "created_by",
-    "metadata",
-)
+from config_versions.store import VERSION_FIELDS
 
 
 class ConfigListView(BotConfigAPIView):
@@ -234,7 +225,7 @@ class VersionListView(BotConfigAPIView):
         rows = bot.versions.order_by("-version")
         if "since_version" in query:
             rows = rows.filter(version__gt=query["since_version"])
-        values = rows.values(*_HISTORY_FIELDS)
+        values = rows.values(*VERSION_FIELDS)
         if "limit" in query:
             values = values[: query["limit"]]
         page = self.paginate_queryset(values)
