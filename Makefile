@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,postgres,example]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq -e '.[test,lint,postgres,example]'
 	@# mysqlclient compiles against libmariadb-dev; without it the MariaDB run is skipped (and said so).
-	@$(BIN)/python -m pip install --quiet -e '.[mysql]' >/dev/null 2>&1 \
+	@$(BIN)/python -m pip install -qq -e '.[mysql]' >/dev/null 2>&1 \
 		|| echo "note: mysqlclient did not build (install libmariadb-dev and pkg-config); MariaDB runs will be skipped"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -33,7 +33,7 @@ bench: $(STAMP)
 	@VENV=$(VENV) bash scripts/bench.sh
 
 bench-diff: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install -qq -e '.[bench]'
 	$(BIN)/python bench/diff_bench.py
 
 screenshots: $(STAMP)
