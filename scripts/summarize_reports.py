@@ -13,10 +13,10 @@ for report in reports:
         tests = int(suite.get("tests", 0))
         failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
         skipped = int(suite.get("skipped", 0))
-        print(
-            f"{report.stem}: {tests - failed - skipped} passed, {failed} failed, {skipped} skipped"
-        )
-        totals["passed"] += tests - failed - skipped
+        passed = tests - failed - skipped
+        label = f"{report.parent.name}/{report.stem}"
+        print(f"{label}: {passed} passed, {failed} failed, {skipped} skipped")
+        totals["passed"] += passed
         totals["failed"] += failed
         totals["skipped"] += skipped
 print(f"all: {totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
