@@ -129,6 +129,10 @@ class BotConfigVersion(models.Model):
         BotConfig,
         on_delete=models.CASCADE,
         related_name="versions",
+        # The unique (bot_config, version) index serves every lookup by config; a
+        # second index on bot_config alone would only cost writes, and on a freshly
+        # loaded table PostgreSQL's planner would pick it and sort the whole history.
+        db_index=False,
         verbose_name=_("bot config"),
         help_text=_("The config this version belongs to."),
     )

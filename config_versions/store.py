@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -102,26 +102,42 @@ class DatabaseStore:
         return self._head[0] if self._head else None
 
     def latest(self) -> ConfigVersion | None:
-        row = self._rows().order_by("-version").values_list(*VERSION_FIELDS, "chain_hash").first()
-        if row is None:
+        rows = self._select(_CHAINED_FIELDS, "ORDER BY {version} DESC LIMIT 1")
+        if not rows:
             return None
-        self._remember(row[0], row[-1])
-        return _version(row)
+        self._remember(rows[0][0], rows[0][-1])
+        return _version(rows[0])
 
     def get(self, version: int) -> ConfigVersion | None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             return None
-        row = self._rows().filter(version=version).values_list(*VERSION_FIELDS).first()
-        return _version(row) if row is not None else None
+        rows = self._select(VERSION_FIELDS, "AND {version} = %s", version)
+        return _version(rows[0]) if rows else None
+
+    def content_hash(self, version: int) -> str | None:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            return None
+        rows = self._select(("content_hash",), "AND {version} = %s", version)
+        return str(rows[0][0]) if rows else None
 
     def history(self, *, limit: int | None, since_version: int | None) -> list[ConfigVersion]:
-        rows = self._rows().order_by("-version")
+        tail, params = "", []
         if since_version is not None:
-            rows = rows.filter(version__gt=since_version)
-        values = rows.values_list(*VERSION_FIELDS)
+            tail, params = "AND {version} > %s ", [since_version]
+        tail += "ORDER BY {version} DESC"
         if limit is not None:
-            values = values[:limit]
-        return [_version(row) for row in values]
+            tail += " LIMIT %s"
+            params.append(limit)
+        return [_version(row) for row in self._select(VERSION_FIELDS, tail, *params)]
+
+    def _select(self, fields: tuple[str, ...], tail: str, *params: Any) -> list[tuple[Any, ...]]:
+        # The hot reads in plain SQL: building and compiling a QuerySet costs more than
+        # running a one-row SELECT of a 5 KB config.
+        sql = _select_sql(self.using, fields, tail)
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(sql, [self.bot_config.pk, *params])
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
     def all_versions(self) -> list[ConfigVersion]:
         return [_version(row) for row in self.iter_versions()]
@@ -141,11 +157,20 @@ class DatabaseStore:
 
     # Appending -----------------------------------------------------------------
 
-    def append(self, version: ConfigVersion, *, encoded: str, copy_of: int | None = None) -> None:
+    def append(
+        self,
+        version: ConfigVersion,
+        *,
+        encoded: str,
+        copy_of: int | None = None,
+        content_hash: str | None = None,
+    ) -> None:
+        if content_hash is not None and copy_of is None:
+            raise ValueError("A content hash comes only with a copy.")
         previous_chain = self._previous_chain(version.version)
         # Hash the canonical (sorted) form: key order is presentation, not content, and
-        # PostgreSQL's jsonb does not keep it.
-        content = sha256_hex(canonical_json(version.config))
+        # PostgreSQL's jsonb does not keep it. A copy brings the hash of what it copies.
+        content = content_hash or sha256_hex(canonical_json(version.config))
         link = chain_hash(
             previous_chain,
             content,
@@ -174,11 +199,9 @@ class DatabaseStore:
         return self._head[1]
 
     def _read_head(self, *, locking: bool = False) -> tuple[int, str] | None:
-        rows = self._rows().order_by("-version")
-        if locking:
-            rows = rows.select_for_update()
-        head = rows.values_list("version", "chain_hash").first()
-        self._head = (head[0], head[1]) if head else None
+        tail = "ORDER BY {version} DESC LIMIT 1" + (" FOR UPDATE" if locking else "")
+        rows = self._select(("version", "chain_hash"), tail)
+        self._head = (rows[0][0], rows[0][1]) if rows else None
         return self._head
 
     def _remember(self, number: int, link: str) -> None:
@@ -194,59 +217,26 @@ class DatabaseStore:
         copy_of: int | None,
     ) -> tuple[str, list[Any]]:
         connection = connections[self.using]
-        qn = connection.ops.quote_name
-        table = qn(BotConfigVersion._meta.db_table)
-        columns = [
-            "bot_config_id",
-            "version",
-            "config",
-            "timestamp",
-            "created_at",
-            "reason",
-            "previous_version",
-            "created_by",
-            "created_by_user_id",
-            "metadata",
-            "content_hash",
-            "chain_hash",
-        ]
         created_at = dt.datetime.fromtimestamp(version.timestamp, tz=dt.UTC)
         if not settings.USE_TZ:
             created_at = timezone.make_naive(created_at)
-        json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-        values: list[tuple[str, Any]] = [
-            ("%s", self.bot_config.pk),
-            ("%s", version.version),
-            (json_placeholder, encoded),
-            ("%s", float(version.timestamp)),
-            ("%s", connection.ops.adapt_datetimefield_value(created_at)),
-            ("%s", version.reason),
-            ("%s", version.previous_version),
-            ("%s", version.created_by),
-            ("%s", self.user_id),
-            (json_placeholder, json.dumps(version.metadata)),
-            ("%s", content),
-            ("%s", link),
+        params: list[Any] = [
+            self.bot_config.pk,
+            version.version,
+            float(version.timestamp),
+            connection.ops.adapt_datetimefield_value(created_at),
+            version.reason,
+            version.previous_version,
+            version.created_by,
+            self.user_id,
+            json.dumps(version.metadata),
+            content,
+            link,
         ]
-        column_sql = ", ".join(qn(c) for c in columns)
         if copy_of is None:
-            placeholders = ", ".join(p for p, _ in values)
-            return (
-                f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})",
-                [v for _, v in values],
-            )
-        # A rollback copies the stored config inside the database: no decoding, no
-        # re-encoding and no megabytes over the wire.
-        select = ", ".join(
-            "src." + qn("config") if c == "config" else p
-            for c, (p, _) in zip(columns, values, strict=True)
-        )
-        params = [v for c, (_, v) in zip(columns, values, strict=True) if c != "config"]
-        sql = (
-            f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src "
-            f"WHERE src.{qn('bot_config_id')} = %s AND src.{qn('version')} = %s"
-        )
-        return sql, [*params, self.bot_config.pk, copy_of]
+            params.insert(2, encoded)
+            return _insert_statement(self.using, copy=False), params
+        return _insert_statement(self.using, copy=True), [*params, self.bot_config.pk, copy_of]
 
     def _execute_insert(self, number: int, sql: str, params: list[Any]) -> None:
         connection = connections[self.using]
@@ -308,15 +298,74 @@ class DatabaseStore:
             )
 
 
+_CHAINED_FIELDS = (*VERSION_FIELDS, "chain_hash")
+# The columns an append writes, in the order of _insert_sql's parameters.
+_INSERT_COLUMNS = (
+    "bot_config_id",
+    "version",
+    "config",
+    "timestamp",
+    "created_at",
+    "reason",
+    "previous_version",
+    "created_by",
+    "created_by_user_id",
+    "metadata",
+    "content_hash",
+    "chain_hash",
+)
+_JSON_COLUMNS = frozenset({"config", "metadata"})
+
+
+@lru_cache(maxsize=256)
+def _select_sql(using: str, fields: tuple[str, ...], tail: str) -> str:
+    qn = connections[using].ops.quote_name
+    columns = ", ".join(qn(field) for field in fields)
+    table = qn(BotConfigVersion._meta.db_table)
+    where = f"WHERE {qn('bot_config_id')} = %s " + tail.format(version=qn("version"))
+    return f"SELECT {columns} FROM {table} {where}"
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(using: str, *, copy: bool) -> str:
+    """One INSERT of a version; ``copy`` takes the config from another stored version.
+
+    A rollback copies the stored config inside the database: no decoding, no
+    re-encoding and no megabytes over the wire.
+    """
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    table = qn(BotConfigVersion._meta.db_table)
+    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    placeholders = {
+        column: json_placeholder if column in _JSON_COLUMNS else "%s" for column in _INSERT_COLUMNS
+    }
+    column_sql = ", ".join(qn(column) for column in _INSERT_COLUMNS)
+    if not copy:
+        values = ", ".join(placeholders.values())
+        return f"INSERT INTO {table} ({column_sql}) VALUES ({values})"
+    placeholders["config"] = f"src.{qn('config')}"
+    select = ", ".join(placeholders.values())
+    return (
+        f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src "
+        f"WHERE src.{qn('bot_config_id')} = %s AND src.{qn('version')} = %s"
+    )
+
+
+def _json(value: Any) -> Any:
+    # Raw cursors hand JSON columns over as text on every backend Django supports.
+    return json.loads(value) if isinstance(value, str | bytes | bytearray) else value
+
+
 def _version(row: tuple[Any, ...]) -> ConfigVersion:
     return ConfigVersion(
         version=row[0],
-        config=row[1],
+        config=_json(row[1]),
         timestamp=row[2],
         reason=row[3],
         previous_version=row[4],
         created_by=row[5],
-        metadata=row[6] if row[6] is not None else {},
+        metadata=_json(row[6]) if row[6] is not None else {},
     )
 
 

@@ -6,10 +6,13 @@ import datetime as dt
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from config_versions import ConfigVersion, ConfigVersionManager, VersionConflictError
+from config_versions.core.version import CopiedConfigVersion
+from config_versions.integrity import verify_history
 from config_versions.models import BotConfig, BotConfigVersion
 from config_versions.store import DatabaseStore
 
@@ -119,6 +122,54 @@ def test_rollback_copies_config_in_the_database(bot_with_history):
     assert row.metadata == {"rollback_from": 2, "rollback_to": 1}
 
 
+def test_rollback_without_validators_never_reads_the_config(bot_with_history):
+    manager = bot_with_history.version_manager
+    assert manager.current_version == 2  # the head is now known: no query for it below
+    statements = _count(lambda: manager.rollback(1, created_by="ops"))
+    assert len(statements) == 2
+    # The first reads the target's content hash only; the second copies in the database.
+    assert "config" not in statements[0].lower().split("from")[0]
+    assert "INSERT" in statements[1].upper()
+    assert "SELECT" in statements[1].upper()
+    v3 = manager.get_version(3)
+    assert v3.metadata == {"rollback_from": 2, "rollback_to": 1}
+    assert v3.config == manager.get_version(1).config
+    assert verify_history(bot_with_history) is None
+
+
+def test_the_copied_config_is_read_when_first_used(bot_with_history):
+    manager = bot_with_history.version_manager
+    v3 = manager.rollback(1)
+    assert isinstance(v3, CopiedConfigVersion)
+    assert (v3.version, v3.previous_version, v3.created_by) == (3, 2, None)
+    assert len(_count(lambda: v3.config)) == 1
+    assert len(_count(lambda: v3.config)) == 0  # read once, then kept
+    assert v3.config == {"name": "SupportBot", "llm": {"provider": "openai", "model": "gpt-4"}}
+    assert v3.to_dict()["config"] == v3.config
+    v3.config["name"] = "changed"  # the caller's own copy, as with every read
+    assert manager.current_config["name"] == "SupportBot"
+
+
+def test_a_schema_makes_rollback_check_the_target_in_python(bot_with_history):
+    bot_with_history.schema = {
+        "properties": {"llm": {"properties": {"model": {"not": {"const": "gpt-4"}}}}}
+    }
+    bot_with_history.save()
+    manager = BotConfig.objects.get(pk=bot_with_history.pk).version_manager
+    with pytest.raises(ValidationError):
+        manager.rollback(1)
+    assert manager.current_version == 2
+    assert bot_with_history.versions.count() == 2
+
+
+def test_rollback_to_a_missing_version_writes_nothing(bot_with_history):
+    manager = bot_with_history.version_manager
+    for missing in (9, 0, -1):
+        with pytest.raises(ValueError, match="not found"):
+            manager.rollback(missing)
+    assert bot_with_history.versions.count() == 2
+
+
 def test_unsaved_bot_config_is_refused():
     with pytest.raises(ValueError, match="Save the BotConfig"):
         BotConfig(name="x", slug="x").version_manager  # noqa: B018
@@ -209,3 +260,20 @@ def test_saving_a_stale_instance_keeps_current_version(bot):
     assert fresh.description == "edited in another tab"
     stale.save(update_fields=["name", "current_version"])
     assert BotConfig.objects.get(pk=bot.pk).current_version == 2
+
+
+def test_histories_are_indexed_by_config_and_number_only():
+    # One index answers "this config, by number"; the migrations keep the history
+    # triggers on SQLite, where altering a table rebuilds it.
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(
+            cursor, BotConfigVersion._meta.db_table
+        )
+    by_columns = {
+        tuple(info["columns"]): info
+        for info in constraints.values()
+        if info["index"] or info["unique"]
+    }
+    assert by_columns[("bot_config_id", "version")]["unique"]
+    if connection.vendor != "mysql":  # InnoDB keeps its own index for the foreign key
+        assert ("bot_config_id",) not in by_columns

@@ -58,7 +58,10 @@ class FloorVersion(models.Model):
     """Column for column what config_versions stores per version, and nothing more."""
 
     id = models.BigAutoField(primary_key=True)
-    bot = models.ForeignKey(FloorBot, on_delete=models.CASCADE, related_name="versions")
+    # Indexed like config_versions: by the unique (bot, version) index only.
+    bot = models.ForeignKey(
+        FloorBot, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     version = models.PositiveIntegerField()
     config = models.JSONField()
     timestamp = models.FloatField()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, ParamSpec, TypeVar
 
 from config_versions.core.diff import diff_configs
@@ -14,10 +17,10 @@ from config_versions.core.errors import (
     StoreConflict,
     VersionConflictError,
 )
-from config_versions.core.jsondata import json_depth, normalize_config
+from config_versions.core.jsondata import normalize_config, text_depth
 from config_versions.core.merge import three_way_merge
-from config_versions.core.store import InMemoryStore, VersionStore
-from config_versions.core.version import ConfigVersion
+from config_versions.core.store import CopyingStore, InMemoryStore, VersionStore
+from config_versions.core.version import ConfigVersion, CopiedConfigVersion
 
 logger = logging.getLogger("config_versions")
 
@@ -27,8 +30,13 @@ R = TypeVar("R")
 
 # Writers without expected_version retry when another writer took the next number;
 # each retry starts from the head the conflict reported, so a retry only fails if yet
-# another writer got in first. 50 rounds is far beyond any contention seen in tests.
+# another writer got in first. After a few lost rounds a writer waits a random, growing
+# moment (exponential backoff with jitter), so one unlucky thread is not starved by
+# faster ones; 50 rounds then wait at most about a second and a half in all.
 DEFAULT_MAX_RETRIES = 50
+_BACKOFF_AFTER = 3
+_BACKOFF_BASE = 0.0005  # seconds
+_BACKOFF_CAP = 0.032
 
 
 class ConfigVersionManager:
@@ -164,21 +172,41 @@ class ConfigVersionManager:
         expected_version: int | None = None,
     ) -> ConfigVersion:
         """A new version carrying the config of ``to_version``; history is kept."""
-        target = self._store.get(to_version)
+        rollback_reason = reason or f"Rollback to version {to_version}"
+
+        def build(current: int, data: dict[str, Any] | None) -> ConfigVersion:
+            fields: dict[str, Any] = {
+                "version": current + 1,
+                "reason": rollback_reason,
+                "previous_version": current,
+                "created_by": created_by,
+                "metadata": {"rollback_from": current, "rollback_to": to_version},
+            }
+            if data is None:
+                return CopiedConfigVersion(partial(self._config_of, to_version), **fields)
+            return ConfigVersion(config=data, **fields)
+
+        store = self._store
+        if not self.validators and isinstance(store, CopyingStore):
+            # No rule needs the config in Python (the limits held when it was written):
+            # the store copies it in place and the chain links the copy by its hash.
+            content = store.content_hash(to_version)
+            if content is None:
+                raise ValueError(f"Version {to_version} not found")
+            return self._append_next(
+                lambda current: build(current, None),
+                encoded="",
+                expected_version=expected_version,
+                copy_of=to_version,
+                content_hash=content,
+            )
+        target = store.get(to_version)
         if target is None:
             raise ValueError(f"Version {to_version} not found")
         # Stores hand out fresh objects: the target's config needs checking, not copying.
         data, encoded = self._prepare(target.config, copy=False)
-        rollback_reason = reason or f"Rollback to version {to_version}"
         return self._append_next(
-            lambda current: ConfigVersion(
-                version=current + 1,
-                config=data,
-                reason=rollback_reason,
-                previous_version=current,
-                created_by=created_by,
-                metadata={"rollback_from": current, "rollback_to": to_version},
-            ),
+            lambda current: build(current, data),
             encoded=encoded,
             expected_version=expected_version,
             copy_of=to_version,
@@ -294,7 +322,12 @@ class ConfigVersionManager:
         return await self._async(self.update)(*args, **kwargs)
 
     async def arollback(self, *args: Any, **kwargs: Any) -> ConfigVersion:
-        return await self._async(self.rollback)(*args, **kwargs)
+        def rollback_loaded() -> ConfigVersion:
+            version = self.rollback(*args, **kwargs)
+            _ = version.config  # a copied config is read here, not later in async code
+            return version
+
+        return await self._async(rollback_loaded)()
 
     async def amerge(self, *args: Any, **kwargs: Any) -> ConfigVersion:
         return await self._async(self.merge)(*args, **kwargs)
@@ -341,13 +374,14 @@ class ConfigVersionManager:
         encoded: str,
         expected_version: int | None,
         copy_of: int | None = None,
+        content_hash: str | None = None,
     ) -> ConfigVersion:
         if expected_version is not None:
             current = expected_version
         else:
             known = self._store.last_known_version()
             current = known if known is not None else self._store.current_version()
-        for _attempt in range(self.max_retries):
+        for attempt in range(self.max_retries):
             if current == 0:
                 # Only create() makes version 1; make sure the history really is empty.
                 actual = self._store.current_version()
@@ -360,11 +394,16 @@ class ConfigVersionManager:
                 current = actual
             version = build(current)
             try:
-                self._store.append(version, encoded=encoded, copy_of=copy_of)
+                self._store.append(
+                    version, encoded=encoded, copy_of=copy_of, content_hash=content_hash
+                )
             except StoreConflict as conflict:
                 if expected_version is not None:
                     raise self._conflict(expected_version, conflict.actual_version) from None
                 current = conflict.actual_version
+                if attempt >= _BACKOFF_AFTER:
+                    ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - _BACKOFF_AFTER))
+                    time.sleep(random.uniform(0, ceiling))
                 continue
             logger.info("Created configuration version %d: %s", version.version, version.reason)
             return version
@@ -382,7 +421,8 @@ class ConfigVersionManager:
 
     def _prepare(self, config: object, *, copy: bool = True) -> tuple[dict[str, Any], str]:
         data, encoded = normalize_config(config, max_bytes=self.max_config_bytes, copy=copy)
-        if self.max_depth is not None and json_depth(data) > self.max_depth:
+        limit = self.max_depth
+        if limit is not None and text_depth(encoded, limit) > limit:
             raise InvalidConfigError(
                 f"The config is nested deeper than the limit of {self.max_depth} levels."
             )
@@ -401,6 +441,9 @@ class ConfigVersionManager:
         except (TypeError, ValueError) as exc:
             raise InvalidConfigError(f"metadata is not valid JSON data: {exc}") from exc
         return copied
+
+    def _config_of(self, number: int) -> dict[str, Any]:
+        return self._require(number).config
 
     def _require(self, number: int) -> ConfigVersion:
         version = self._store.get(number)

@@ -39,12 +39,30 @@ class VersionStore(Protocol):
 
     def count(self) -> int: ...
 
-    def append(self, version: ConfigVersion, *, encoded: str, copy_of: int | None = None) -> None:
+    def append(
+        self,
+        version: ConfigVersion,
+        *,
+        encoded: str,
+        copy_of: int | None = None,
+        content_hash: str | None = None,
+    ) -> None:
         """Store ``version``; ``encoded`` is its config as compact JSON text.
 
         ``copy_of`` says the config is identical to that stored version's, so a store
-        may copy it in place instead of writing ``encoded``.
+        may copy it in place instead of writing ``encoded``. ``content_hash`` comes
+        only with a copy the manager did not decode (a :class:`CopyingStore`'s): then
+        ``encoded`` is empty and the store must copy.
         """
+        ...
+
+
+@runtime_checkable
+class CopyingStore(VersionStore, Protocol):
+    """A store that copies a stored config in place, so a rollback never decodes it."""
+
+    def content_hash(self, version: int) -> str | None:
+        """The stored content hash of ``version``, None if there is no such version."""
         ...
 
 
@@ -85,7 +103,14 @@ class InMemoryStore:
     def count(self) -> int:
         return len(self._rows)
 
-    def append(self, version: ConfigVersion, *, encoded: str, copy_of: int | None = None) -> None:
+    def append(
+        self,
+        version: ConfigVersion,
+        *,
+        encoded: str,
+        copy_of: int | None = None,
+        content_hash: str | None = None,
+    ) -> None:
         if version.version != len(self._rows) + 1:
             raise StoreConflict(len(self._rows))
         meta = json.dumps(version.metadata)
@@ -98,6 +123,8 @@ class InMemoryStore:
             created_by=version.created_by,
             metadata=json.loads(meta),
         )
+        if content_hash is not None and copy_of is not None:
+            encoded = self._rows[copy_of - 1][1]
         self._rows.append((frozen, encoded))
 
     @staticmethod

@@ -262,3 +262,41 @@ def test_validate_checks_every_rule_and_writes_nothing():
     with pytest.raises(InvalidConfigError, match="deeper"):
         m.validate({"a": {"b": {}}})
     assert m.current_version == 0
+
+
+class CopyingMemoryStore(InMemoryStore):
+    """An in-memory store that offers in-place copies, counting the configs it decodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decoded = 0
+
+    def content_hash(self, version: int) -> str | None:
+        return "hash" if 1 <= version <= self.count() else None
+
+    def get(self, version: int) -> ConfigVersion | None:
+        self.decoded += 1
+        return super().get(version)
+
+
+def test_rollback_on_a_copying_store_decodes_only_when_the_config_is_used():
+    store = CopyingMemoryStore()
+    manager = ConfigVersionManager(store)
+    manager.create({"model": "a"})
+    manager.update({"model": "b"})
+    v3 = manager.rollback(1)
+    assert store.decoded == 0
+    assert v3.version == 3
+    assert v3.metadata == {"rollback_from": 2, "rollback_to": 1}
+    assert v3.config == {"model": "a"} == manager.current_config
+    assert store.decoded == 1
+
+
+def test_validators_make_a_rollback_check_the_target():
+    seen: list[dict] = []
+    store = CopyingMemoryStore()
+    manager = ConfigVersionManager(store, validators=[seen.append])
+    manager.create({"model": "a"})
+    manager.update({"model": "b"})
+    manager.rollback(1)
+    assert seen[-1] == {"model": "a"}

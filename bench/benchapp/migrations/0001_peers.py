@@ -124,6 +124,7 @@ class Migration(migrations.Migration):
                 (
                     "bot",
                     models.ForeignKey(
+                        db_index=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="versions",
                         to="benchapp.floorbot",
