@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -143,35 +142,12 @@ def _find_text(value: Any, path: str, bad: Callable[[str], bool]) -> str:
     return ""
 
 
-# A JSON string literal (escapes included), in the unrolled form a regex engine runs fast.
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST = re.compile(r"\[\]|\{\}")
-
-
-def text_depth(text: str, limit: int | None = None) -> int:
-    """Nesting depth of the JSON document ``text``, as ``json_depth`` counts it.
-
-    Works on the encoded text at C speed: strings are dropped, then the innermost
-    ``[]``/``{}`` pairs are removed one level per pass. With ``limit``, counting stops
-    one level past it (enough to tell that the document is too deep).
-    """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    depth = 0
-    while brackets:
-        depth += 1
-        if limit is not None and depth > limit:
-            break
-        brackets = _INNERMOST.sub("", brackets)
-    return depth
-
-
 def json_depth(value: Any) -> int:
     """Nesting depth of containers: ``{}`` is 1, ``{"a": []}`` is 2; scalars are 0."""
     depth = 0
     level = [value]
     while level:
-        containers = [v for v in level if isinstance(v, dict | list)]
+        containers = [v for v in level if isinstance(v, dict | list | tuple)]
         if not containers:
             break
         depth += 1

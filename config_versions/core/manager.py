@@ -17,7 +17,7 @@ from config_versions.core.errors import (
     StoreConflict,
     VersionConflictError,
 )
-from config_versions.core.jsondata import normalize_config, text_depth
+from config_versions.core.jsondata import json_depth, normalize_config
 from config_versions.core.merge import three_way_merge
 from config_versions.core.store import CopyingStore, InMemoryStore, VersionStore
 from config_versions.core.version import ConfigVersion, CopiedConfigVersion
@@ -75,8 +75,7 @@ class ConfigVersionManager:
 
     @property
     def current_config(self) -> dict[str, Any] | None:
-        latest = self._store.latest()
-        return latest.config if latest is not None else None
+        return self._store.latest_config()
 
     def get_version(self, version: int) -> ConfigVersion | None:
         return self._store.get(version)
@@ -421,8 +420,7 @@ class ConfigVersionManager:
 
     def _prepare(self, config: object, *, copy: bool = True) -> tuple[dict[str, Any], str]:
         data, encoded = normalize_config(config, max_bytes=self.max_config_bytes, copy=copy)
-        limit = self.max_depth
-        if limit is not None and text_depth(encoded, limit) > limit:
+        if self.max_depth is not None and json_depth(data) > self.max_depth:
             raise InvalidConfigError(
                 f"The config is nested deeper than the limit of {self.max_depth} levels."
             )
