@@ -71,6 +71,29 @@ def manager_options(bot_config: BotConfig) -> dict[str, Any]:
     }
 
 
+def load_bot(slug: str, *, using: str = "default") -> BotConfig | None:
+    """The BotConfig with ``slug`` (None if there is none), in one precompiled SELECT."""
+    rows = BotConfig.objects.using(using).raw(_bot_sql(using, joined=False), [slug])
+    return next(iter(rows), None)
+
+
+def load_current(
+    slug: str, *, using: str = "default"
+) -> tuple[BotConfig, ConfigVersion | None] | None:
+    """The BotConfig with ``slug`` and its current version, together in one query.
+
+    What a bot polling its config needs; None if there is no such config, and no
+    version before the first one is written.
+    """
+    rows = BotConfig.objects.using(using).raw(_bot_sql(using, joined=True), [slug])
+    bot = next(iter(rows), None)
+    if bot is None:
+        return None
+    # The version's columns came as extra attributes of the instance: take them off.
+    current = tuple(bot.__dict__.pop(_HEAD_ALIAS + field) for field in VERSION_FIELDS)
+    return bot, (_version(current) if current[0] is not None else None)
+
+
 class DatabaseStore:
     """The history of one BotConfig, read and appended with a query or two each."""
 
@@ -107,6 +130,11 @@ class DatabaseStore:
             return None
         self._remember(rows[0][0], rows[0][-1])
         return _version(rows[0])
+
+    def latest_config(self) -> dict[str, Any] | None:
+        rows = self._select(("config",), "ORDER BY {version} DESC LIMIT 1")
+        config: dict[str, Any] | None = _json(rows[0][0]) if rows else None
+        return config
 
     def get(self, version: int) -> ConfigVersion | None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -324,6 +352,29 @@ def _select_sql(using: str, fields: tuple[str, ...], tail: str) -> str:
     table = qn(BotConfigVersion._meta.db_table)
     where = f"WHERE {qn('bot_config_id')} = %s " + tail.format(version=qn("version"))
     return f"SELECT {columns} FROM {table} {where}"
+
+
+_HEAD_ALIAS = "head_version_"
+
+
+@lru_cache(maxsize=16)
+def _bot_sql(using: str, *, joined: bool) -> str:
+    """The SELECT of a BotConfig by slug, with its current version's fields if ``joined``.
+
+    A raw query (Django still converts the model's columns) skips building and compiling
+    a QuerySet on every request, which costs more than running the query.
+    """
+    qn = connections[using].ops.quote_name
+    columns = [f"b.{qn(str(field.column))}" for field in BotConfig._meta.concrete_fields]
+    source = f"{qn(BotConfig._meta.db_table)} b"
+    if joined:
+        columns += [f"v.{qn(field)} AS {qn(_HEAD_ALIAS + field)}" for field in VERSION_FIELDS]
+        source += (
+            f" LEFT JOIN {qn(BotConfigVersion._meta.db_table)} v"
+            f" ON v.{qn('bot_config_id')} = b.{qn('id')}"
+            f" AND v.{qn('version')} = b.{qn('current_version')}"
+        )
+    return f"SELECT {', '.join(columns)} FROM {source} WHERE b.{qn('slug')} = %s"
 
 
 @lru_cache(maxsize=16)

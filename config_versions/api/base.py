@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import router
 from django.http import HttpResponseBase, HttpResponseNotModified
 from django.utils.module_loading import import_string
 from rest_framework import serializers, status
@@ -23,7 +24,9 @@ from config_versions.api.conditional import PreconditionFailed, not_modified
 from config_versions.api.parsers import ConfigJSONParser
 from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.core.manager import ConfigVersionManager
+from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig
+from config_versions.store import load_bot, load_current
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
@@ -57,14 +60,27 @@ class BotConfigAPIView(GenericAPIView[Any]):
             raise ParseError(f"Give each query parameter once: {', '.join(repeated)} repeated.")
 
     def get_bot(self, slug: str) -> BotConfig:
-        try:
-            if not _SLUG.fullmatch(slug):
-                raise BotConfig.DoesNotExist
-            bot = BotConfig.objects.get(slug=slug)
-        except BotConfig.DoesNotExist:
-            raise NotFound(f"No bot config with the slug {slug!r}.") from None
+        bot = load_bot(slug, using=router.db_for_read(BotConfig)) if _SLUG.fullmatch(slug) else None
+        if bot is None:
+            raise self.no_such_config(slug)
         self.check_object_permissions(self.request, bot)
         return bot
+
+    def get_current(self, slug: str) -> tuple[BotConfig, ConfigVersion | None]:
+        """The config and its current version, in one query."""
+        found = (
+            load_current(slug, using=router.db_for_read(BotConfig))
+            if _SLUG.fullmatch(slug)
+            else None
+        )
+        if found is None:
+            raise self.no_such_config(slug)
+        self.check_object_permissions(self.request, found[0])
+        return found
+
+    @staticmethod
+    def no_such_config(slug: str) -> NotFound:
+        return NotFound(f"No bot config with the slug {slug!r}.")
 
     def get_object(self) -> BotConfig:
         # DRF's OPTIONS answer calls this to see whether a PUT would be allowed.
@@ -136,12 +152,20 @@ def conflict_response(exc: VersionConflictError, *, from_if_match: bool) -> Resp
     )
 
 
-def detail_data(bot: BotConfig, version: int, config: dict[str, Any] | None) -> dict[str, Any]:
+_DATETIME = serializers.DateTimeField()
+
+
+def detail_body(bot: BotConfig, version: int, config: dict[str, Any] | None) -> dict[str, Any]:
+    """The body of ``configs/{slug}/``, as ``BotConfigDetailSerializer`` documents it.
+
+    Built directly, not through the serializer: this is the answer bots poll for, and
+    the fields need no conversion but the timestamp's.
+    """
     return {
         "slug": bot.slug,
         "name": bot.name,
         "description": bot.description,
         "current_version": version,
         "config": config,
-        "updated_at": bot.updated_at,
+        "updated_at": _DATETIME.to_representation(bot.updated_at),
     }

@@ -22,7 +22,7 @@ from config_versions.api.base import (
     BotConfigAPIView,
     config_messages,
     conflict_response,
-    detail_data,
+    detail_body,
     reason_option,
     validated,
 )
@@ -108,7 +108,7 @@ class ConfigListView(BotConfigAPIView):
         except INVALID_CONFIG as exc:
             raise serializers.ValidationError({"config": config_messages(exc)}) from None
         bot.refresh_from_db()
-        body = BotConfigDetailSerializer(detail_data(bot, version.version, version.config)).data
+        body = detail_body(bot, version.version, version.config)
         response = Response(body, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"{bot.slug}/")
         return self.tagged(response, config_etag(bot))
@@ -131,15 +131,21 @@ class ConfigDetailView(BotConfigAPIView):
         responses={200: BotConfigDetailSerializer, 304: schema.NOT_MODIFIED, **schema.READ_ERRORS},
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
-        bot = self.get_bot(slug)
-        etag = config_etag(bot)
-        if (unchanged := self.conditional_get(etag)) is not None:
-            return unchanged
-        config = None
-        if bot.current_version:
+        if "If-None-Match" in request.headers:
+            # A poll: the tag comes from the BotConfig row, so a 304 never reads a config.
+            bot = self.get_bot(slug)
+            etag = config_etag(bot)
+            if (unchanged := self.conditional_get(etag)) is not None:
+                return unchanged
             current = self.manager(bot).get_version(bot.current_version)
-            config = current.config if current is not None else None
-        body = BotConfigDetailSerializer(detail_data(bot, bot.current_version, config)).data
+        else:
+            bot, current = self.get_current(slug)
+            etag = config_etag(bot)
+        config = current.config if current is not None else None
+        body = detail_body(bot, bot.current_version, config)
+        if not self.json_wanted():
+            # The browsable API fills its PUT form from the serializer behind the data.
+            body = BotConfigDetailSerializer(body).data
         return self.tagged(Response(body), etag)
 
     @extend_schema(
@@ -168,7 +174,7 @@ class ConfigDetailView(BotConfigAPIView):
         except ValueError as exc:  # the config was deleted meanwhile
             raise NotFound(str(exc)) from None
         fresh = BotConfig.objects.filter(pk=bot.pk).order_by().first() or bot
-        body = BotConfigDetailSerializer(detail_data(fresh, version.version, version.config)).data
+        body = detail_body(fresh, version.version, version.config)
         # Another writer may already have moved on; then there is no tag to give.
         current = fresh.current_version == version.version
         return self.tagged(Response(body), config_etag(fresh) if current else None)

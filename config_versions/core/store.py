@@ -27,6 +27,10 @@ class VersionStore(Protocol):
 
     def latest(self) -> ConfigVersion | None: ...
 
+    def latest_config(self) -> dict[str, Any] | None:
+        """The newest version's config alone: what a bot reading its config needs."""
+        ...
+
     def get(self, version: int) -> ConfigVersion | None: ...
 
     def history(self, *, limit: int | None, since_version: int | None) -> list[ConfigVersion]:
@@ -82,6 +86,12 @@ class InMemoryStore:
 
     def latest(self) -> ConfigVersion | None:
         return self._thaw(self._rows[-1]) if self._rows else None
+
+    def latest_config(self) -> dict[str, Any] | None:
+        if not self._rows:
+            return None
+        config: dict[str, Any] = json.loads(self._rows[-1][1])
+        return config
 
     def get(self, version: int) -> ConfigVersion | None:
         if isinstance(version, bool) or not isinstance(version, int):

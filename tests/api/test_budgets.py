@@ -32,16 +32,21 @@ def _grow(bot: BotConfig, versions: int) -> None:
         manager.update({"n": n, "payload": "x" * 1000})
 
 
-def test_current_config_in_two_queries_and_304_in_one(
+def test_current_config_in_one_query_and_304_in_one(
     superuser_api, bot, django_assert_num_queries
 ):
     _grow(bot, 3)
-    with django_assert_num_queries(2):  # the config row, then its current version
+    with django_assert_num_queries(1):  # the config row joined with its current version
         response = superuser_api.get(URL)
     assert response.status_code == 200
+    assert response.json()["config"]["n"] == 2
     with django_assert_num_queries(1):  # the config row only: no version is read
         unchanged = superuser_api.get(URL, HTTP_IF_NONE_MATCH=response["ETag"])
     assert unchanged.status_code == 304
+    with django_assert_num_queries(2):  # a stale tag: the row, then the version
+        changed = superuser_api.get(URL, HTTP_IF_NONE_MATCH='"v1-stale"')
+    assert changed.status_code == 200
+    assert changed.json() == response.json()
 
 
 def test_one_version_in_two_queries_and_304_in_one(superuser_api, bot, django_assert_num_queries):
@@ -59,16 +64,16 @@ def test_token_authentication_adds_one_query(bot, django_user_model, django_asse
     user = django_user_model.objects.create_superuser("bot", password="x")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1 + 1):
         assert client.get(URL).status_code == 200
 
 
 def test_a_bot_with_model_permissions(bot, client_for, django_assert_num_queries):
     # Token, then the user's and the groups' permissions (Django's ModelBackend), then
-    # the two queries of the read itself.
+    # the one query of the read itself.
     _grow(bot, 1)
     client = client_for("view_botconfig")
-    with django_assert_num_queries(3 + 2):
+    with django_assert_num_queries(3 + 1):
         assert client.get(URL).status_code == 200
 
 

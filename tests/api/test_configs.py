@@ -305,3 +305,22 @@ def test_options_describes_the_endpoint(admin_api, history_bot):
     assert response.status_code == 200
     assert set(response.json()["actions"]["PUT"]) == {"config", "reason", "expected_version"}
     assert admin_api.options("/api/configs/nope/").status_code == 200
+
+
+def test_the_fast_body_is_what_the_documented_serializer_gives(history_bot):
+    from config_versions.api.base import detail_body
+    from config_versions.api.serializers import BotConfigDetailSerializer
+
+    bot = BotConfig.objects.get(pk=history_bot.pk)
+    config = bot.version_manager.current_config
+    documented = {
+        "slug": bot.slug,
+        "name": bot.name,
+        "description": bot.description,
+        "current_version": bot.current_version,
+        "config": config,
+        "updated_at": bot.updated_at,
+    }
+    assert detail_body(bot, bot.current_version, config) == dict(
+        BotConfigDetailSerializer(documented).data
+    )
