@@ -32,9 +32,7 @@ def _grow(bot: BotConfig, versions: int) -> None:
         manager.update({"n": n, "payload": "x" * 1000})
 
 
-def test_current_config_in_one_query_and_304_in_one(
-    superuser_api, bot, django_assert_num_queries
-):
+def test_current_config_in_one_query_and_304_in_one(superuser_api, bot, django_assert_num_queries):
     _grow(bot, 3)
     with django_assert_num_queries(1):  # the config row joined with its current version
         response = superuser_api.get(URL)
