@@ -117,6 +117,12 @@ class DatabaseStore:
     def _rows(self) -> Any:
         return BotConfigVersion.objects.using(self.using).filter(bot_config_id=self.bot_config.pk)
 
+    @property
+    def keeps_key_order(self) -> bool:
+        # jsonb stores objects with its own key order; the JSON text of other backends
+        # keeps the writer's.
+        return connections[self.using].vendor != "postgresql"
+
     def current_version(self) -> int:
         head = self._read_head()
         return head[0] if head else 0
@@ -193,11 +199,9 @@ class DatabaseStore:
         copy_of: int | None = None,
         content_hash: str | None = None,
     ) -> None:
-        if content_hash is not None and copy_of is None:
-            raise ValueError("A content hash comes only with a copy.")
         previous_chain = self._previous_chain(version.version)
         # Hash the canonical (sorted) form: key order is presentation, not content, and
-        # PostgreSQL's jsonb does not keep it. A copy brings the hash of what it copies.
+        # PostgreSQL's jsonb does not keep it. The manager may bring the hash along.
         content = content_hash or sha256_hex(canonical_json(version.config))
         link = chain_hash(
             previous_chain,

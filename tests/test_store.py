@@ -277,3 +277,13 @@ def test_histories_are_indexed_by_config_and_number_only():
     assert by_columns[("bot_config_id", "version")]["unique"]
     if connection.vendor != "mysql":  # InnoDB keeps its own index for the foreign key
         assert ("bot_config_id",) not in by_columns
+
+
+def test_hash_chain_holds_for_every_key_order_and_key_type(bot):
+    manager = bot.version_manager
+    manager.create({"b": 1, "a": {"z": [3, {"y": 1, "x": 2}]}})
+    manager.update({10: "ten", 9: "nine", "k": {"é": 1, "e": 2}})
+    manager.update({"b": 1, "a": {"z": [3, {"x": 2, "y": 1}]}})
+    manager.rollback(2)
+    assert verify_history(bot) is None
+    assert manager.current_config == {"10": "ten", "9": "nine", "k": {"é": 1, "e": 2}}

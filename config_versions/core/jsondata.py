@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from itertools import chain
 from typing import Any
 
 from config_versions.core.errors import InvalidConfigError
@@ -61,21 +62,21 @@ def chain_hash(
 
 
 def normalize_config(
-    config: object, *, max_bytes: int | None = None, copy: bool = True
+    config: object, *, max_bytes: int | None = None, copy: bool = True, canonical: bool = False
 ) -> tuple[dict[str, Any], str]:
     """Return a private copy of ``config`` as plain JSON data, and its compact JSON text.
 
     Going through JSON both deep-copies (faster than ``copy.deepcopy``) and proves the
     value can be stored by any backend: what comes back is what a database would return.
     ``copy=False`` checks and encodes only, for a config that is already private JSON
-    data (one a store just returned).
+    data (one a store just returned). ``canonical=True`` encodes with sorted keys.
     """
     if not isinstance(config, Mapping):
         raise InvalidConfigError(
             f"A config must be a JSON object (a dict), not {type(config).__name__}."
         )
     try:
-        text = _compact.encode(config)
+        text = (_canonical if canonical else _compact).encode(config)
     except RecursionError as exc:
         raise InvalidConfigError("The config is nested too deeply to store.") from exc
     except (ValueError, TypeError) as exc:  # NaN / Infinity, a cycle, a set or an object
@@ -140,6 +141,36 @@ def _find_text(value: Any, path: str, bad: Callable[[str], bool]) -> str:
         if found:
             return found
     return ""
+
+
+def inspect_json(value: Any) -> tuple[int, bool]:
+    """``json_depth`` of ``value``, and whether every key of its objects is a ``str``.
+
+    For data that is known to encode as JSON (no cycles). Keys that are not strings
+    (``{1: "a"}``) become strings in JSON text, so such data does not sort, and hence
+    hash, like the data read back; callers use this to know when the encoding of the
+    value itself may serve as the canonical one.
+    """
+    depth = 0
+    objects: list[Mapping[Any, Any]] = []
+    level = [value]
+    while level:
+        containers = [v for v in level if isinstance(v, dict | list | tuple)]
+        if not containers:
+            break
+        depth += 1
+        level = []
+        for container in containers:
+            if isinstance(container, dict):
+                objects.append(container)
+                level += container.values()
+            else:
+                level += container
+    try:
+        "".join(chain.from_iterable(objects))  # TypeError at the first key that is no str
+    except TypeError:
+        return depth, False
+    return depth, True
 
 
 def json_depth(value: Any) -> int:

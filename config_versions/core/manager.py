@@ -17,7 +17,7 @@ from config_versions.core.errors import (
     StoreConflict,
     VersionConflictError,
 )
-from config_versions.core.jsondata import json_depth, normalize_config
+from config_versions.core.jsondata import inspect_json, json_depth, normalize_config, sha256_hex
 from config_versions.core.merge import three_way_merge
 from config_versions.core.store import CopyingStore, InMemoryStore, VersionStore
 from config_versions.core.version import ConfigVersion, CopiedConfigVersion
@@ -112,7 +112,7 @@ class ConfigVersionManager:
         created_by: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> ConfigVersion:
-        data, encoded = self._prepare(config)
+        data, encoded, content = self._prepare_hashed(config)
         version = ConfigVersion(
             version=1,
             config=data,
@@ -122,7 +122,7 @@ class ConfigVersionManager:
             metadata=self._metadata(metadata),
         )
         try:
-            self._store.append(version, encoded=encoded)
+            self._store.append(version, encoded=encoded, content_hash=content)
         except StoreConflict:
             raise ValueError(
                 "Configuration already exists. Use update() to create new versions."
@@ -148,7 +148,7 @@ class ConfigVersionManager:
         metadata: dict[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> ConfigVersion:
-        data, encoded = self._prepare(config)
+        data, encoded, content = self._prepare_hashed(config)
         meta = self._metadata(metadata)
         return self._append_next(
             lambda current: ConfigVersion(
@@ -161,6 +161,7 @@ class ConfigVersionManager:
             ),
             encoded=encoded,
             expected_version=expected_version,
+            content_hash=content,
         )
 
     def rollback(
@@ -203,12 +204,13 @@ class ConfigVersionManager:
         if target is None:
             raise ValueError(f"Version {to_version} not found")
         # Stores hand out fresh objects: the target's config needs checking, not copying.
-        data, encoded = self._prepare(target.config, copy=False)
+        data, encoded, content = self._prepare_hashed(target.config, copy=False)
         return self._append_next(
             lambda current: build(current, data),
             encoded=encoded,
             expected_version=expected_version,
             copy_of=to_version,
+            content_hash=content,
         )
 
     def merge(
@@ -419,14 +421,40 @@ class ConfigVersionManager:
         )
 
     def _prepare(self, config: object, *, copy: bool = True) -> tuple[dict[str, Any], str]:
+        data, encoded, _ = self._prepare_hashed(config, copy=copy)
+        return data, encoded
+
+    def _prepare_hashed(
+        self, config: object, *, copy: bool = True
+    ) -> tuple[dict[str, Any], str, str | None]:
+        """The checked private copy, the text to store, and its content hash if known.
+
+        A store that does not keep key order (PostgreSQL's jsonb) may as well get the
+        canonical text: then one encoding serves for storing and for hashing.
+        """
+        if not getattr(self._store, "keeps_key_order", True):
+            try:
+                data, text = normalize_config(
+                    config, max_bytes=self.max_config_bytes, copy=copy, canonical=True
+                )
+            except InvalidConfigError:
+                pass  # e.g. keys 1 and "a" do not sort: the general path decides
+            else:
+                depth, plain_keys = inspect_json(config)
+                if plain_keys:
+                    self._check(data, depth)
+                    return data, text, sha256_hex(text)
         data, encoded = normalize_config(config, max_bytes=self.max_config_bytes, copy=copy)
-        if self.max_depth is not None and json_depth(data) > self.max_depth:
+        self._check(data, json_depth(data))
+        return data, encoded, None
+
+    def _check(self, data: dict[str, Any], depth: int) -> None:
+        if self.max_depth is not None and depth > self.max_depth:
             raise InvalidConfigError(
                 f"The config is nested deeper than the limit of {self.max_depth} levels."
             )
         for validate in self.validators:
             validate(data)
-        return data, encoded
 
     @staticmethod
     def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:

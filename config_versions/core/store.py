@@ -17,6 +17,10 @@ class VersionStore(Protocol):
     compare-and-set: it stores ``version`` only if it directly follows the current
     head (``version.version == current + 1``), otherwise it raises
     :class:`~config_versions.core.errors.StoreConflict` carrying the real head.
+
+    A store whose backend does not keep the key order of JSON objects (PostgreSQL's
+    jsonb) may say so with ``keeps_key_order = False``: the manager then encodes each
+    config once, with sorted keys, and passes its hash to ``append``.
     """
 
     def current_version(self) -> int: ...
@@ -51,12 +55,13 @@ class VersionStore(Protocol):
         copy_of: int | None = None,
         content_hash: str | None = None,
     ) -> None:
-        """Store ``version``; ``encoded`` is its config as compact JSON text.
+        """Store ``version``; ``encoded`` is its config as JSON text.
 
         ``copy_of`` says the config is identical to that stored version's, so a store
-        may copy it in place instead of writing ``encoded``. ``content_hash`` comes
-        only with a copy the manager did not decode (a :class:`CopyingStore`'s): then
-        ``encoded`` is empty and the store must copy.
+        may copy it in place instead of writing ``encoded``; ``encoded`` is empty when
+        the manager did not even read it (a :class:`CopyingStore`'s rollback).
+        ``content_hash``, when given, is the SHA-256 of the config's canonical JSON,
+        already computed by the manager.
         """
         ...
 
@@ -133,7 +138,7 @@ class InMemoryStore:
             created_by=version.created_by,
             metadata=json.loads(meta),
         )
-        if content_hash is not None and copy_of is not None:
+        if copy_of is not None and not encoded:
             encoded = self._rows[copy_of - 1][1]
         self._rows.append((frozen, encoded))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 
 import pytest
@@ -300,3 +301,49 @@ def test_validators_make_a_rollback_check_the_target():
     manager.update({"model": "b"})
     manager.rollback(1)
     assert seen[-1] == {"model": "a"}
+
+
+class UnorderedStore(InMemoryStore):
+    """Like PostgreSQL's jsonb: key order is not kept, so the manager may sort."""
+
+    keeps_key_order = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hashes: list[str | None] = []
+
+    def append(self, version, *, encoded, copy_of=None, content_hash=None):
+        self.hashes.append(content_hash)
+        super().append(version, encoded=encoded, copy_of=copy_of, content_hash=content_hash)
+
+
+def test_a_store_without_key_order_gets_the_canonical_text_and_its_hash():
+    from config_versions.core.jsondata import content_hash
+
+    store = UnorderedStore()
+    manager = ConfigVersionManager(store)
+    config = {"b": 1, "a": {"d": [1, {"z": 0, "y": 1}], "c": None}}
+    v1 = manager.create(config)
+    assert store._rows[0][1] == '{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}'
+    assert store.hashes == [content_hash(config)]
+    assert v1.config == config
+    v1.config["b"] = 2  # the caller's own copy
+    assert manager.current_config == config
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{1: "a", "b": 2}, {10: "x", 9: "y"}, {"n": {True: 1}}],
+    ids=["mixed keys", "integer keys", "nested bool key"],
+)
+def test_keys_that_are_not_strings_are_hashed_as_they_read_back(config):
+    from config_versions.core.jsondata import content_hash
+
+    store = UnorderedStore()
+    manager = ConfigVersionManager(store)
+    manager.create(config)
+    stored = manager.current_config
+    assert all(isinstance(key, str) for key in stored)
+    # No hash from the manager: the store hashes the data as JSON gives it back.
+    assert store.hashes == [None]
+    assert content_hash(stored) == content_hash(json.loads(json.dumps(config)))
