@@ -42,9 +42,9 @@ class Plan:
     # W4 at 200 KB: reading version 1 by its unique index does not depend on the length
     # of the history; 300 versions keep the set-up (60 MB per contender) short.
     large_history: int = 300
-    rollback_batch: int = 10
-    large_rollback_batch: int = 3
-    rollback_reps: int = 5
+    rollback_batch: int = 40
+    large_rollback_batch: int = 10
+    rollback_reps: int = 9
     storage_versions: int = 1_000  # W5
     large_storage_versions: int = 100
     query_ops: int = 10
@@ -321,6 +321,10 @@ class Bench:
     ) -> None:
         plan = self.plan
         result = Measured(title, "ms per rollback")
+        # One untimed round first: the first rollbacks of a fresh history also warm the
+        # server's caches, and a sample of them measured that instead.
+        for contender in self.contenders:
+            contender.rollback_to_first(objects[contender.key])
         for rep in range(plan.rollback_reps):
             for contender in _rotated(self.contenders, rep):
                 obj = objects[contender.key]

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from config_versions import conf, signals
 from config_versions.core.errors import StoreConflict
-from config_versions.core.jsondata import canonical_json, chain_hash, sha256_hex
+from config_versions.core.jsondata import canonical_json, chain_text_around, sha256_hex
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig, BotConfigVersion
@@ -200,12 +200,8 @@ class DatabaseStore:
         content_hash: str | None = None,
     ) -> None:
         previous_chain = self._previous_chain(version.version)
-        # Hash the canonical (sorted) form: key order is presentation, not content, and
-        # PostgreSQL's jsonb does not keep it. The manager may bring the hash along.
-        content = content_hash or sha256_hex(canonical_json(version.config))
-        link = chain_hash(
+        before, after = chain_text_around(
             previous_chain,
-            content,
             version=version.version,
             timestamp=version.timestamp,
             reason=version.reason,
@@ -213,11 +209,46 @@ class DatabaseStore:
             created_by=version.created_by,
             metadata=version.metadata,
         )
-        sql, params = self._insert_sql(version, encoded, content, link, copy_of)
-        self._execute_insert(version.version, sql, params)
+        if copy_of is not None and content_hash is None and not encoded:
+            link = self._append_copy(version, copy_of, before, after)
+        else:
+            # Hash the canonical (sorted) form: key order is presentation, not content,
+            # and PostgreSQL's jsonb does not keep it. The manager may bring the hash.
+            content = content_hash or sha256_hex(canonical_json(version.config))
+            link = sha256_hex(before + content + after)
+            sql, params = self._insert_sql(version, encoded, content, link, copy_of)
+            if self._execute_insert(version.version, sql, params) is None:
+                raise ValueError(f"Version {copy_of} not found")
         self._remember(version.version, link)
         self.bot_config.current_version = version.version
         self._announce(version, copy_of)
+
+    def _append_copy(self, version: ConfigVersion, copy_of: int, before: str, after: str) -> str:
+        """A copy the manager never read: config and content hash are copied in place.
+
+        Where the database can hash (PostgreSQL, SQLite through the function Django
+        registers), it also finishes the chain hash from the copied content hash: one
+        statement in all. Elsewhere the content hash is read first.
+        """
+        connection = connections[self.using]
+        if connection.vendor in _SQL_SHA256:
+            sql, params = self._insert_sql(version, "", "", "", copy_of)
+            sql = _insert_statement(self.using, copy=True, chain_in_sql=True)
+            # The content and chain hash parameters give way to the two halves of the
+            # chain text, which the statement joins around the copied content hash.
+            params = [*params[:-4], before, after, *params[-2:]]
+            row = self._execute_insert(version.version, sql, params, returning=True)
+            if row is None:
+                raise ValueError(f"Version {copy_of} not found")
+            return str(row[0])
+        content = self.content_hash(copy_of)
+        if content is None:
+            raise ValueError(f"Version {copy_of} not found")
+        link = sha256_hex(before + content + after)
+        sql, params = self._insert_sql(version, "", content, link, copy_of)
+        if self._execute_insert(version.version, sql, params) is None:
+            raise ValueError(f"Version {copy_of} not found")
+        return link
 
     def _previous_chain(self, number: int) -> str:
         if number == 1:
@@ -270,15 +301,23 @@ class DatabaseStore:
             return _insert_statement(self.using, copy=False), params
         return _insert_statement(self.using, copy=True), [*params, self.bot_config.pk, copy_of]
 
-    def _execute_insert(self, number: int, sql: str, params: list[Any]) -> None:
+    def _execute_insert(
+        self, number: int, sql: str, params: list[Any], *, returning: bool = False
+    ) -> tuple[Any, ...] | None:
+        """Run one INSERT; the row it returned (``returning``), or None if it wrote none.
+
+        Without ``returning`` the row is ``()``. Only an INSERT ... SELECT of a version
+        that does not exist writes nothing.
+        """
         connection = connections[self.using]
         for attempt in range(_LOCK_RETRIES):
             try:
                 with self._savepoint(connection), connection.cursor() as cursor:
                     cursor.execute(sql, params)
-                    if cursor.rowcount == 0:
-                        raise ValueError("The version to copy no longer exists.")
-                return
+                    if returning:
+                        row: tuple[Any, ...] | None = cursor.fetchone()
+                        return row
+                    return () if cursor.rowcount != 0 else None
             except IntegrityError:
                 head = self._read_head(locking=_needs_locking_read(connection))
                 if head is not None and head[0] >= number:
@@ -381,12 +420,21 @@ def _bot_sql(using: str, *, joined: bool) -> str:
     return f"SELECT {', '.join(columns)} FROM {source} WHERE b.{qn('slug')} = %s"
 
 
+# The SHA-256 (hex) of a text, in the SQL of databases that can compute it.
+_SQL_SHA256 = {
+    "postgresql": "encode(sha256(convert_to({}, 'UTF8')), 'hex')",
+    "sqlite": "SHA256({})",  # registered on every connection by Django's backend
+}
+
+
 @lru_cache(maxsize=16)
-def _insert_statement(using: str, *, copy: bool) -> str:
+def _insert_statement(using: str, *, copy: bool, chain_in_sql: bool = False) -> str:
     """One INSERT of a version; ``copy`` takes the config from another stored version.
 
     A rollback copies the stored config inside the database: no decoding, no
-    re-encoding and no megabytes over the wire.
+    re-encoding and no megabytes over the wire. ``chain_in_sql`` also copies the content
+    hash and computes the chain hash from it (see ``DatabaseStore._append_copy``), and
+    returns the chain hash.
     """
     connection = connections[using]
     qn = connection.ops.quote_name
@@ -400,10 +448,16 @@ def _insert_statement(using: str, *, copy: bool) -> str:
         values = ", ".join(placeholders.values())
         return f"INSERT INTO {table} ({column_sql}) VALUES ({values})"
     placeholders["config"] = f"src.{qn('config')}"
+    returning = ""
+    if chain_in_sql:
+        placeholders["content_hash"] = f"src.{qn('content_hash')}"
+        text = f"%s || src.{qn('content_hash')} || %s"
+        placeholders["chain_hash"] = _SQL_SHA256[connection.vendor].format(text)
+        returning = f" RETURNING {qn('chain_hash')}"
     select = ", ".join(placeholders.values())
     return (
         f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src "
-        f"WHERE src.{qn('bot_config_id')} = %s AND src.{qn('version')} = %s"
+        f"WHERE src.{qn('bot_config_id')} = %s AND src.{qn('version')} = %s{returning}"
     )
 
 

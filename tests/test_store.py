@@ -126,15 +126,36 @@ def test_rollback_without_validators_never_reads_the_config(bot_with_history):
     manager = bot_with_history.version_manager
     assert manager.current_version == 2  # the head is now known: no query for it below
     statements = _count(lambda: manager.rollback(1, created_by="ops"))
-    assert len(statements) == 2
-    # The first reads the target's content hash only; the second copies in the database.
-    assert "config" not in statements[0].lower().split("from")[0]
-    assert "INSERT" in statements[1].upper()
-    assert "SELECT" in statements[1].upper()
+    # The database copies the config and its content hash, and finishes the chain hash
+    # itself where it can hash (PostgreSQL, SQLite); MySQL reads the content hash first.
+    assert len(statements) == (2 if connection.vendor == "mysql" else 1)
+    assert "config" not in statements[0].lower().split("from")[0] or len(statements) == 1
+    assert "INSERT" in statements[-1].upper()
     v3 = manager.get_version(3)
     assert v3.metadata == {"rollback_from": 2, "rollback_to": 1}
     assert v3.config == manager.get_version(1).config
     assert verify_history(bot_with_history) is None
+    # The head it returned is the one stored: the next write extends the chain.
+    assert len(_count(lambda: manager.update({"after": "rollback"}))) == 1
+    assert verify_history(bot_with_history) is None
+
+
+def test_chain_hash_computed_in_the_database_matches_the_core(bot_with_history):
+    from config_versions.core.jsondata import chain_hash
+
+    manager = bot_with_history.version_manager
+    manager.rollback(1, reason='Back, with "quotes", ünïcode and a 😀', created_by="Zoë")
+    v2, v3 = bot_with_history.versions.filter(version__in=[2, 3]).order_by("version")
+    assert v3.chain_hash == chain_hash(
+        v2.chain_hash,
+        v3.content_hash,
+        version=3,
+        timestamp=v3.timestamp,
+        reason=v3.reason,
+        previous_version=2,
+        created_by="Zoë",
+        metadata={"rollback_from": 2, "rollback_to": 1},
+    )
 
 
 def test_the_copied_config_is_read_when_first_used(bot_with_history):

@@ -46,19 +46,40 @@ def chain_hash(
     It covers the content hash rather than the config, so a store can copy a config
     (a rollback) without decoding it and still extend the chain.
     """
-    recorded = canonical_json(
-        [
-            previous_chain_hash,
-            content_hash,
-            version,
-            repr(float(timestamp)),
-            reason,
-            previous_version,
-            created_by,
-            metadata,
-        ]
+    before, after = chain_text_around(
+        previous_chain_hash,
+        version=version,
+        timestamp=timestamp,
+        reason=reason,
+        previous_version=previous_version,
+        created_by=created_by,
+        metadata=metadata,
     )
-    return sha256_hex(recorded)
+    return sha256_hex(before + content_hash + after)
+
+
+def chain_text_around(
+    previous_chain_hash: str,
+    *,
+    version: int,
+    timestamp: float,
+    reason: str,
+    previous_version: int | None,
+    created_by: str | None,
+    metadata: Mapping[str, Any],
+) -> tuple[str, str]:
+    """The text ``chain_hash`` hashes, as the parts before and after the content hash.
+
+    The text is the canonical JSON of ``[previous chain hash, content hash, version,
+    timestamp (repr), reason, previous version, created by, metadata]``. A content hash
+    is hex and needs no escaping, so a database that has the content hash but not the
+    config can finish the text and hash it itself (a rollback copied in SQL).
+    """
+    before = canonical_json([previous_chain_hash])[:-1] + ',"'
+    rest = canonical_json(
+        [version, repr(float(timestamp)), reason, previous_version, created_by, metadata]
+    )
+    return before, '",' + rest[1:]
 
 
 def normalize_config(

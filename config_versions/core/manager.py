@@ -189,16 +189,15 @@ class ConfigVersionManager:
         store = self._store
         if not self.validators and isinstance(store, CopyingStore):
             # No rule needs the config in Python (the limits held when it was written):
-            # the store copies it in place and the chain links the copy by its hash.
-            content = store.content_hash(to_version)
-            if content is None:
+            # the store copies it, and its content hash, in place; it raises ValueError
+            # if there is no such version.
+            if isinstance(to_version, bool) or not isinstance(to_version, int) or to_version < 1:
                 raise ValueError(f"Version {to_version} not found")
             return self._append_next(
                 lambda current: build(current, None),
                 encoded="",
                 expected_version=expected_version,
                 copy_of=to_version,
-                content_hash=content,
             )
         target = store.get(to_version)
         if target is None:

@@ -58,17 +58,22 @@ class VersionStore(Protocol):
         """Store ``version``; ``encoded`` is its config as JSON text.
 
         ``copy_of`` says the config is identical to that stored version's, so a store
-        may copy it in place instead of writing ``encoded``; ``encoded`` is empty when
-        the manager did not even read it (a :class:`CopyingStore`'s rollback).
-        ``content_hash``, when given, is the SHA-256 of the config's canonical JSON,
-        already computed by the manager.
+        may copy it in place instead of writing ``encoded``. ``content_hash``, when
+        given, is the SHA-256 of the config's canonical JSON, already computed by the
+        manager.
         """
         ...
 
 
 @runtime_checkable
 class CopyingStore(VersionStore, Protocol):
-    """A store that copies a stored config in place, so a rollback never decodes it."""
+    """A store that copies a stored config in place, so a rollback never decodes it.
+
+    The manager then appends with ``copy_of`` and an empty ``encoded`` and no content
+    hash: the store copies the config and its content hash from that version, and
+    raises ``ValueError("Version N not found")`` if there is none. The version it is
+    given has no config yet (it reads it from the store on first use).
+    """
 
     def content_hash(self, version: int) -> str | None:
         """The stored content hash of ``version``, None if there is no such version."""
@@ -139,6 +144,8 @@ class InMemoryStore:
             metadata=json.loads(meta),
         )
         if copy_of is not None and not encoded:
+            if not 1 <= copy_of <= len(self._rows):
+                raise ValueError(f"Version {copy_of} not found")
             encoded = self._rows[copy_of - 1][1]
         self._rows.append((frozen, encoded))
 
