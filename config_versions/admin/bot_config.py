@@ -15,13 +15,12 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from config_versions.admin.views import VersionHistoryAdmin
+from config_versions.admin.views import MODEL_FIELDS, VersionHistoryAdmin, model_field_labels
 from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.forms import BotConfigAdminForm, pretty_json
 from config_versions.models import BotConfig, BotConfigQuerySet, BotConfigVersion
 
 # The model fields the form edits; the version fields are not model fields.
-MODEL_FIELDS = ("name", "slug", "description", "schema")
 
 
 class BotConfigAdmin(VersionHistoryAdmin):
@@ -140,6 +139,30 @@ class BotConfigAdmin(VersionHistoryAdmin):
         if obj is not None:
             attrs["diff_url"] = staticmethod(partial(self.diff_url, obj))
         return cast("type[forms.ModelForm[BotConfig]]", type(form.__name__, (form,), attrs))
+
+    def construct_change_message(
+        self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        """The admin log's entry: the config's own fields, and the version saved, if any.
+
+        Django would list every changed form field, the config's reason among them; the
+        version history has the reason's text, so the log names the version instead:
+        "Changed Description and Config (version 4)."
+        """
+        message = super().construct_change_message(request, form, formsets, add)
+        if add:
+            return message
+        labels = set(model_field_labels())
+        fields = [
+            label
+            for part in message
+            for label in part.get("changed", {}).get("fields", [])
+            if label in labels
+        ]
+        saved = getattr(form, "saved_version", None)
+        if saved is not None:
+            fields.append(f"Config (version {saved.version})")
+        return [{"changed": {"fields": fields}}] if fields else []
 
     def save_model(
         self, request: HttpRequest, obj: BotConfig, form: forms.Form, change: bool

@@ -13,13 +13,17 @@ from urllib.parse import urlencode
 
 import django
 from django.contrib import admin, messages
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import router, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -40,6 +44,20 @@ else:
     _ModelAdmin = admin.ModelAdmin
 
 PAGE_VAR = "p"
+# A config's own fields: editing them makes no version, the admin log records it.
+MODEL_FIELDS = ("name", "slug", "description", "schema")
+OTHER_CHANGES_SHOWN = 10
+
+
+def model_field_labels() -> list[str]:
+    """The labels of MODEL_FIELDS as Django's admin log records them (untranslated)."""
+    with translation.override(None):
+        return [
+            str(capfirst(BotConfig._meta.get_field(name).verbose_name))  # type: ignore[union-attr]
+            for name in MODEL_FIELDS
+        ]
+
+
 # Django 6 renders breadcrumbs as a list; 5.2 as a line of links.
 BREADCRUMBS_AS_LIST = django.VERSION >= (6, 0)
 
@@ -198,9 +216,32 @@ class VersionHistoryAdmin(_ModelAdmin):
             default_from=rows[1].version if len(rows) > 1 else (rows[0].version if rows else 0),
             default_to=rows[0].version if rows else 0,
             diff_base_url=self._url("diff", obj),
+            other_changes=self._other_changes(obj),
             **(extra_context or {}),
         )
         return TemplateResponse(request, self.object_history_template, context)
+
+    def _other_changes(self, obj: BotConfig) -> list[LogEntry]:
+        """Recent edits of the config's own fields (name, slug, description, schema).
+
+        They make no version, so the version table cannot show them; the admin log
+        has them, as Django wrote them: change messages list the changed fields' labels
+        untranslated, in JSON.
+        """
+        mentions = Q()
+        for label in model_field_labels():
+            mentions |= Q(change_message__contains=f'"{label}"')
+        entries = (
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
+                object_id=str(obj.pk),
+                action_flag=CHANGE,
+            )
+            .filter(mentions)
+            .select_related("user")
+            .order_by("-action_time")
+        )
+        return list(entries[:OTHER_CHANGES_SHOWN])
 
     def _history_row(self, obj: BotConfig, version: BotConfigVersion) -> HistoryRow:
         number = version.version

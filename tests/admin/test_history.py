@@ -86,7 +86,8 @@ def test_query_count_does_not_grow_with_the_history(
     grow(bot, length)
     client = client_as("viewer")  # permission checks cost queries a superuser skips
     client.get(url("history", bot.pk))  # warm caches shared by every admin page
-    with django_assert_max_num_queries(6):
+    # Session, user, permissions, the config, its page of versions, the admin log.
+    with django_assert_max_num_queries(7):
         response = client.get(url("history", bot.pk) + ("?p=2" if length > 50 else ""))
     assert response.status_code == 200
 
@@ -120,3 +121,43 @@ def test_a_config_without_versions(su_client, bot):
 def test_missing_config_redirects_with_a_message(su_client):
     response = su_client.get(url("history", 999), follow=True)
     assert "doesn\u2019t exist" in text(response)
+
+
+def test_edits_of_the_configs_own_fields_show_as_other_changes(su_client, bot_with_history):
+    import json
+
+    from tests.admin.helpers import change_data
+
+    bot = bot_with_history
+    config = json.dumps(bot.version_manager.current_config)
+    # A config-only save is a version; a schema and name edit is an "other change".
+    su_client.post(
+        url("change", bot.pk), change_data(bot, config.replace("sonnet", "opus"), "tweak")
+    )
+    bot.refresh_from_db()
+    su_client.post(
+        url("change", bot.pk),
+        change_data(
+            bot, config.replace("sonnet", "opus"), name="Help desk bot", schema='{"type": "object"}'
+        ),
+    )
+    response = su_client.get(url("history", bot.pk))
+    entries = response.context["other_changes"]
+    assert len(entries) == 1
+    assert entries[0].user.is_superuser
+    page = text(response)
+    assert "Other changes" in page
+    assert entries[0].get_change_message() == "Changed Name and JSON Schema."
+    assert "Changed Name and JSON Schema." in page
+    # The config-only save is logged by its version, and stays out of "Other changes".
+    from django.contrib.admin.models import LogEntry
+
+    logged = [e.get_change_message() for e in LogEntry.objects.order_by("action_time")]
+    assert logged == ["Changed Config (version 3).", "Changed Name and JSON Schema."]
+    assert shown_versions(response) == [3, 2, 1]
+
+
+def test_no_other_changes_no_section(su_client, bot_with_history):
+    response = su_client.get(url("history", bot_with_history.pk))
+    assert response.context["other_changes"] == []
+    assert "Other changes" not in text(response)
