@@ -143,13 +143,13 @@ class DatabaseStore:
         return config
 
     def get(self, version: int) -> ConfigVersion | None:
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        if not _is_version_number(version):
             return None
         rows = self._select(VERSION_FIELDS, "AND {version} = %s", version)
         return _version(rows[0]) if rows else None
 
     def content_hash(self, version: int) -> str | None:
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        if not _is_version_number(version):
             return None
         rows = self._select(("content_hash",), "AND {version} = %s", version)
         return str(rows[0][0]) if rows else None
@@ -230,6 +230,8 @@ class DatabaseStore:
         registers), it also finishes the chain hash from the copied content hash: one
         statement in all. Elsewhere the content hash is read first.
         """
+        if not _is_version_number(copy_of):
+            raise ValueError(f"Version {copy_of} not found")
         connection = connections[self.using]
         if connection.vendor in _SQL_SHA256:
             sql, params = self._insert_sql(version, "", "", "", copy_of)
@@ -459,6 +461,15 @@ def _insert_statement(using: str, *, copy: bool, chain_in_sql: bool = False) -> 
         f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src "
         f"WHERE src.{qn('bot_config_id')} = %s AND src.{qn('version')} = %s{returning}"
     )
+
+
+# Version numbers are PositiveIntegerField values: a larger int cannot be stored, and
+# SQLite would refuse to even compare with one (OverflowError).
+_MAX_VERSION = 2_147_483_647
+
+
+def _is_version_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _MAX_VERSION
 
 
 def _json(value: Any) -> Any:

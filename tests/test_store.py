@@ -308,3 +308,16 @@ def test_hash_chain_holds_for_every_key_order_and_key_type(bot):
     manager.rollback(2)
     assert verify_history(bot) is None
     assert manager.current_config == {"10": "ten", "9": "nine", "k": {"é": 1, "e": 2}}
+
+
+@pytest.mark.parametrize("number", [2**31, 2**63, 10**20, 0, -1, True])
+def test_numbers_no_version_can_have_are_simply_not_found(bot, number):
+    # Not an OverflowError from SQLite, nor a type error from PostgreSQL.
+    manager = bot.version_manager
+    manager.create({"a": 1})
+    assert manager.get_version(number) is None
+    with pytest.raises(ValueError, match="not found"):
+        manager.rollback(number)
+    with pytest.raises(ValueError, match="not found"):
+        manager.diff(1, number)
+    assert manager.current_version == 1
