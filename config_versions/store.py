@@ -157,9 +157,11 @@ class DatabaseStore:
     def history(self, *, limit: int | None, since_version: int | None) -> list[ConfigVersion]:
         tail, params = "", []
         if since_version is not None:
+            if since_version >= _MAX_VERSION:
+                return []  # no version can come after it
             tail, params = "AND {version} > %s ", [since_version]
         tail += "ORDER BY {version} DESC"
-        if limit is not None:
+        if limit is not None and limit < _MAX_VERSION:  # a larger one limits nothing
             tail += " LIMIT %s"
             params.append(limit)
         return [_version(row) for row in self._select(VERSION_FIELDS, tail, *params)]

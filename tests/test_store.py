@@ -321,3 +321,10 @@ def test_numbers_no_version_can_have_are_simply_not_found(bot, number):
     with pytest.raises(ValueError, match="not found"):
         manager.diff(1, number)
     assert manager.current_version == 1
+
+
+def test_history_bounds_beyond_any_version_number(bot):
+    manager = bot.version_manager
+    manager.create({"a": 1})
+    assert manager.get_history(since_version=2**63) == []
+    assert [v.version for v in manager.get_history(limit=2**63)] == [1]
