@@ -201,7 +201,9 @@ def test_async_twins(bot):
         manager = bot.version_manager
         await manager.acreate({"a": 1})
         await manager.aupdate({"a": 2}, reason="async")
-        await manager.arollback(1)
+        rolled_back = await manager.arollback(1)
+        # Read in async code: arollback loaded the copied config before returning.
+        assert rolled_back.config == {"a": 1}
         return await manager.aget_history(limit=2), await manager.acurrent_config()
 
     # async_to_sync runs the ORM calls on this thread, inside the test's transaction.
