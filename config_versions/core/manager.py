@@ -45,7 +45,9 @@ class ConfigVersionManager:
     With no arguments it keeps history in memory, exactly as the seed document shows.
     Given a store (``bot.version_manager`` gives one bound to the database) it keeps
     the same rules on that storage. ``validators`` are called with every config about
-    to become a version (create, update, rollback) and raise to refuse it.
+    to become a version (create, update, rollback) and raise to refuse it. ``clock``
+    gives each new version its timestamp (``time.time`` by default; a replay of
+    recorded history or a demo can pass its own).
     """
 
     def __init__(
@@ -56,8 +58,10 @@ class ConfigVersionManager:
         max_config_bytes: int | None = None,
         max_depth: int | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store: VersionStore = store if store is not None else InMemoryStore()
+        self.clock = clock
         self.validators = list(validators)
         self.max_config_bytes = max_config_bytes
         self.max_depth = max_depth
@@ -116,6 +120,7 @@ class ConfigVersionManager:
         version = ConfigVersion(
             version=1,
             config=data,
+            timestamp=self.clock(),
             reason=reason,
             previous_version=None,
             created_by=created_by,
@@ -154,6 +159,7 @@ class ConfigVersionManager:
             lambda current: ConfigVersion(
                 version=current + 1,
                 config=data,
+                timestamp=self.clock(),
                 reason=reason,
                 previous_version=current,
                 created_by=created_by,
@@ -177,6 +183,7 @@ class ConfigVersionManager:
         def build(current: int, data: dict[str, Any] | None) -> ConfigVersion:
             fields: dict[str, Any] = {
                 "version": current + 1,
+                "timestamp": self.clock(),
                 "reason": rollback_reason,
                 "previous_version": current,
                 "created_by": created_by,

@@ -347,3 +347,12 @@ def test_keys_that_are_not_strings_are_hashed_as_they_read_back(config):
     # No hash from the manager: the store hashes the data as JSON gives it back.
     assert store.hashes == [None]
     assert content_hash(stored) == content_hash(json.loads(json.dumps(config)))
+
+
+def test_the_clock_gives_each_new_version_its_time():
+    ticks = iter([100.0, 200.0, 300.0])
+    manager = ConfigVersionManager(clock=lambda: next(ticks))
+    manager.create({"a": 1})
+    manager.update({"a": 2})
+    manager.rollback(1)
+    assert [v.timestamp for v in manager.get_history()] == [300.0, 200.0, 100.0]

@@ -210,3 +210,22 @@ def test_the_site_validator_keeps_secrets_out_of_the_history(bot):
         manager.update({"llm": {"api_key": "sk-live-123"}})
 
     assert len(manager) == 1
+
+
+@pytest.mark.django_db
+@override_settings(CONFIG_VERSIONS=EXAMPLE_CONFIG_VERSIONS)
+def test_the_history_is_spread_over_the_past_weeks():
+    import time
+
+    from config_versions.integrity import verify_history
+
+    load()
+    for bot in BotConfig.objects.all():
+        stamps = [v.timestamp for v in reversed(bot.version_manager.get_history())]
+        assert stamps == sorted(stamps)
+        assert len(set(stamps)) == len(stamps)
+        assert stamps[-1] < time.time() - 86_400  # the newest is days old, not "just now"
+        assert stamps[-1] - stamps[0] > 7 * 86_400
+        assert bot.created_at.timestamp() <= stamps[0]
+        assert bot.updated_at.timestamp() == pytest.approx(stamps[-1], abs=1e-3)
+        assert verify_history(bot) is None

@@ -1,18 +1,21 @@
 """``manage.py load_demo_configs``: the demo's people, groups, bots and their histories.
 
 Every version is written through the bot's version manager, as the admin and the API
-do, so the demo history is exactly what real use produces. A second run changes
-nothing and says so.
+do, so the demo history is exactly what real use produces; only the manager's clock is
+set back, so that the versions are spread over the past weeks, as a real history is.
+A second run changes nothing and says so.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from config_versions.models import BotConfig
@@ -102,12 +105,15 @@ class Command(BaseCommand):
             return  # already has a history: never add to or rewrite someone's config
         config = demo.config
         author = users[demo.author]
-        version = bot.get_version_manager(user=author).create(
-            config, reason="First version", created_by=author.get_username()
-        )
-        for step in demo.steps:
+        moments = history_moments(len(demo.steps) + 1, timezone.now())
+        BotConfig.objects.filter(pk=bot.pk).update(created_at=moments[0])
+        manager = bot.get_version_manager(user=author)
+        manager.clock = moments[0].timestamp
+        version = manager.create(config, reason="First version", created_by=author.get_username())
+        for step, moment in zip(demo.steps, moments[1:], strict=True):
             author = users[step.author]
             manager = bot.get_version_manager(user=author)
+            manager.clock = moment.timestamp
             if step.rollback_to is not None:
                 version = manager.rollback(
                     step.rollback_to, reason=step.reason, created_by=author.get_username()
@@ -133,3 +139,12 @@ class Command(BaseCommand):
                 f"  {', '.join(names)} / {STAFF_PASSWORD}   {group}: {GROUPS[group].description}"
             )
         self.stdout.write(f"API token of {BOT_USERNAME} (read only): {token.key}")
+
+
+def history_moments(count: int, now: datetime) -> list[datetime]:
+    """``count`` moments in the past, about two days apart, in working hours, oldest first."""
+    start = (now - timedelta(days=2 * count)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return [
+        start + timedelta(days=2 * index, hours=(index * 5) % 8, minutes=(index * 17) % 60)
+        for index in range(count)
+    ]
