@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config_versions.core.jsondata import canonical_json, chain_hash, sha256_hex
+from config_versions.core.jsondata import chain_hash, content_hash
 from config_versions.models import BotConfig
 from config_versions.store import GENESIS, VERSION_FIELDS
 
@@ -33,7 +33,7 @@ def verify_history(bot_config: BotConfig) -> Break | None:
     for number, config, timestamp, reason, prev, created_by, metadata, content, link in rows:
         if number != expected_number:
             return Break(bot_config.slug, expected_number, f"missing (found {number} next)")
-        if sha256_hex(canonical_json(config)) != content:
+        if content_hash(config) != content:
             return Break(bot_config.slug, number, "the config does not match its content hash")
         recomputed = chain_hash(
             previous,

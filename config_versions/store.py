@@ -25,7 +25,8 @@ from django.utils import timezone
 
 from config_versions import conf, signals
 from config_versions.core.errors import StoreConflict
-from config_versions.core.jsondata import canonical_json, chain_text_around, sha256_hex
+from config_versions.core.jsondata import chain_text_around, sha256_hex
+from config_versions.core.jsondata import content_hash as config_content_hash
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig, BotConfigVersion
@@ -116,6 +117,8 @@ class DatabaseStore:
 
     def _rows(self) -> Any:
         return BotConfigVersion.objects.using(self.using).filter(bot_config_id=self.bot_config.pk)
+
+    copies_in_place = True  # INSERT ... SELECT, see _append_copy
 
     @property
     def keeps_key_order(self) -> bool:
@@ -216,7 +219,7 @@ class DatabaseStore:
         else:
             # Hash the canonical (sorted) form: key order is presentation, not content,
             # and PostgreSQL's jsonb does not keep it. The manager may bring the hash.
-            content = content_hash or sha256_hex(canonical_json(version.config))
+            content = content_hash or config_content_hash(version.config)
             link = sha256_hex(before + content + after)
             sql, params = self._insert_sql(version, encoded, content, link, copy_of)
             if self._execute_insert(version.version, sql, params) is None:

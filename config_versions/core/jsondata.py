@@ -196,16 +196,4 @@ def inspect_json(value: Any) -> tuple[int, bool]:
 
 def json_depth(value: Any) -> int:
     """Nesting depth of containers: ``{}`` is 1, ``{"a": []}`` is 2; scalars are 0."""
-    depth = 0
-    level = [value]
-    while level:
-        containers = [v for v in level if isinstance(v, dict | list | tuple)]
-        if not containers:
-            break
-        depth += 1
-        level = [
-            child
-            for container in containers
-            for child in (container.values() if isinstance(container, dict) else container)
-        ]
-    return depth
+    return inspect_json(value)[0]

@@ -19,7 +19,7 @@ from config_versions.core.errors import (
 )
 from config_versions.core.jsondata import inspect_json, json_depth, normalize_config, sha256_hex
 from config_versions.core.merge import three_way_merge
-from config_versions.core.store import CopyingStore, InMemoryStore, VersionStore
+from config_versions.core.store import InMemoryStore, VersionStore
 from config_versions.core.version import ConfigVersion, CopiedConfigVersion
 
 logger = logging.getLogger("config_versions")
@@ -194,7 +194,7 @@ class ConfigVersionManager:
             return ConfigVersion(config=data, **fields)
 
         store = self._store
-        if not self.validators and isinstance(store, CopyingStore):
+        if not self.validators and getattr(store, "copies_in_place", False):
             # No rule needs the config in Python (the limits held when it was written):
             # the store copies it, and its content hash, in place; it raises ValueError
             # if there is no such version.

@@ -18,9 +18,16 @@ class VersionStore(Protocol):
     head (``version.version == current + 1``), otherwise it raises
     :class:`~config_versions.core.errors.StoreConflict` carrying the real head.
 
-    A store whose backend does not keep the key order of JSON objects (PostgreSQL's
-    jsonb) may say so with ``keeps_key_order = False``: the manager then encodes each
-    config once, with sorted keys, and passes its hash to ``append``.
+    Two optional attributes tell the manager what a store can do:
+
+    - ``keeps_key_order = False``: the backend does not keep the key order of JSON
+      objects (PostgreSQL's jsonb). The manager then encodes each config once, with
+      sorted keys, and passes its hash to ``append``.
+    - ``copies_in_place = True``: ``append`` with ``copy_of`` and an empty ``encoded``
+      copies that version's config and content hash itself, and raises
+      ``ValueError("Version N not found")`` if there is none. A rollback with no
+      validator to run then never reads the config; the version it returns reads it
+      on first use.
     """
 
     def current_version(self) -> int: ...
@@ -65,23 +72,10 @@ class VersionStore(Protocol):
         ...
 
 
-@runtime_checkable
-class CopyingStore(VersionStore, Protocol):
-    """A store that copies a stored config in place, so a rollback never decodes it.
-
-    The manager then appends with ``copy_of`` and an empty ``encoded`` and no content
-    hash: the store copies the config and its content hash from that version, and
-    raises ``ValueError("Version N not found")`` if there is none. The version it is
-    given has no config yet (it reads it from the store on first use).
-    """
-
-    def content_hash(self, version: int) -> str | None:
-        """The stored content hash of ``version``, None if there is no such version."""
-        ...
-
-
 class InMemoryStore:
     """The seed document's storage: a list in the process, gone when it exits."""
+
+    copies_in_place = True  # a rollback reuses the stored text
 
     def __init__(self) -> None:
         # Configs are kept as JSON text: decoding it hands every reader a
