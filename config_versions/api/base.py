@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import router
@@ -20,7 +21,12 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from config_versions import conf
-from config_versions.api.conditional import PreconditionFailed, not_modified
+from config_versions.api.conditional import (
+    PreconditionFailed,
+    if_match_version,
+    not_modified,
+    require_precondition,
+)
 from config_versions.api.parsers import ConfigJSONParser
 from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.core.manager import ConfigVersionManager
@@ -29,6 +35,15 @@ from config_versions.models import BotConfig
 from config_versions.store import load_bot, load_current
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    bot: BotConfig
+    data: dict[str, Any]
+    expected_version: int | None
+    from_if_match: bool
 
 
 class BotConfigAPIView(GenericAPIView[Any]):
@@ -60,27 +75,39 @@ class BotConfigAPIView(GenericAPIView[Any]):
             raise ParseError(f"Give each query parameter once: {', '.join(repeated)} repeated.")
 
     def get_bot(self, slug: str) -> BotConfig:
-        bot = load_bot(slug, using=router.db_for_read(BotConfig)) if _SLUG.fullmatch(slug) else None
-        if bot is None:
-            raise self.no_such_config(slug)
+        bot = self._find(slug, load_bot)
         self.check_object_permissions(self.request, bot)
         return bot
 
     def get_current(self, slug: str) -> tuple[BotConfig, ConfigVersion | None]:
         """The config and its current version, in one query."""
-        found = (
-            load_current(slug, using=router.db_for_read(BotConfig))
-            if _SLUG.fullmatch(slug)
-            else None
-        )
-        if found is None:
-            raise self.no_such_config(slug)
+        found = self._find(slug, load_current)
         self.check_object_permissions(self.request, found[0])
         return found
 
     @staticmethod
-    def no_such_config(slug: str) -> NotFound:
-        return NotFound(f"No bot config with the slug {slug!r}.")
+    def _find(slug: str, load: Callable[..., T | None]) -> T:
+        found = load(slug, using=router.db_for_read(BotConfig)) if _SLUG.fullmatch(slug) else None
+        if found is None:
+            raise NotFound(f"No bot config with the slug {slug!r}.")
+        return found
+
+    def write_request(
+        self, slug: str, serializer_class: type[serializers.Serializer[Any]]
+    ) -> WriteRequest:
+        """What every write checks first: the config, the body, and its preconditions.
+
+        The version the write is pinned to comes from the body's expected_version, or
+        else from If-Match; a conflict is answered 409 for the first, 412 for the other.
+        """
+        bot = self.get_bot(slug)
+        data = validated(serializer_class, self.request.data)
+        expected = data.get("expected_version")
+        require_precondition(self.request, expected)
+        pinned = if_match_version(self.request, bot)
+        if expected is not None:
+            return WriteRequest(bot, data, expected, from_if_match=False)
+        return WriteRequest(bot, data, pinned, from_if_match=True)
 
     def get_object(self) -> BotConfig:
         # DRF's OPTIONS answer calls this to see whether a PUT would be allowed.

@@ -28,8 +28,6 @@ from config_versions.api.base import (
 )
 from config_versions.api.conditional import (
     config_etag,
-    if_match_version,
-    require_precondition,
     version_etag,
 )
 from config_versions.api.pagination import ApiPagination
@@ -160,15 +158,12 @@ class ConfigDetailView(BotConfigAPIView):
         responses={200: BotConfigDetailSerializer, **schema.WRITE_ERRORS},
     )
     def put(self, request: Request, slug: str) -> Response:
-        bot = self.get_bot(slug)
-        data = validated(VersionWriteSerializer, request.data)
-        expected = data.get("expected_version")
-        require_precondition(request, expected)
-        pinned = if_match_version(request, bot)
+        write = self.write_request(slug, VersionWriteSerializer)
+        bot, data = write.bot, write.data
         try:
-            version = self._write(bot, data, expected if expected is not None else pinned)
+            version = self._write(bot, data, write.expected_version)
         except VersionConflictError as exc:
-            return conflict_response(exc, from_if_match=expected is None)
+            return conflict_response(exc, from_if_match=write.from_if_match)
         except INVALID_CONFIG as exc:
             raise serializers.ValidationError({"config": config_messages(exc)}) from None
         except ValueError as exc:  # the config was deleted meanwhile
@@ -321,21 +316,18 @@ class RollbackView(BotConfigAPIView):
         responses={201: VersionSerializer, **schema.WRITE_ERRORS},
     )
     def post(self, request: Request, slug: str) -> Response:
-        bot = self.get_bot(slug)
-        data = validated(RollbackSerializer, request.data)
-        expected = data.get("expected_version")
-        require_precondition(request, expected)
-        pinned = if_match_version(request, bot)
+        write = self.write_request(slug, RollbackSerializer)
+        bot, data = write.bot, write.data
         target = data["to_version"]
         try:
             version = self.manager(bot).rollback(
                 target,
                 reason=data.get("reason") or None,
                 created_by=self.author(),
-                expected_version=expected if expected is not None else pinned,
+                expected_version=write.expected_version,
             )
         except VersionConflictError as exc:
-            return conflict_response(exc, from_if_match=expected is None)
+            return conflict_response(exc, from_if_match=write.from_if_match)
         except INVALID_CONFIG as exc:
             messages = [
                 f"Version {target} fails today's validation: {m}" for m in config_messages(exc)
