@@ -273,7 +273,9 @@ class BotConfigAdminForm(_ModelForm):
         config: dict[str, Any] = self.cleaned_data["config"]
         expected: int = self.cleaned_data["expected_version"]
         manager = self._manager()
-        current = next(iter(manager.get_history(limit=1)), None)
+        # Read when the form was built, moments ago; a version saved since is still
+        # caught by update()'s expected_version.
+        current = self._current
         submitted = canonical_json(config)
         if current is not None and submitted == canonical_json(current.config):
             self._unchanged(current)
