@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("CV_BENCH_SQLITE_FILE", str(workdir / "api.sqlite3"))
     sys.path.insert(0, str(ROOT / "example_project"))
 
-    from bench.run import drop_database, environment, prepare_database
+    from bench.run import drop_database, environment, prepare_database, write_json
 
     prepare_database()
     server: subprocess.Popen[bytes] | None = None
@@ -223,12 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 server.kill()
         drop_database()
         shutil.rmtree(workdir, ignore_errors=True)
-    text = json.dumps(output, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    write_json(output, args.out)
     return 0
 
 

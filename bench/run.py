@@ -188,13 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             drop_database()
+    write_json(output, args.out)
+    return 0
+
+
+def write_json(output: dict[str, Any], out: Path | None) -> None:
+    """A run's results as JSON, to ``out`` or, without one, to standard output."""
     text = json.dumps(output, indent=1, default=str)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
     else:
         print(text)
-    return 0
 
 
 if __name__ == "__main__":
