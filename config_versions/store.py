@@ -221,7 +221,7 @@ class DatabaseStore:
             # and PostgreSQL's jsonb does not keep it. The manager may bring the hash.
             content = content_hash or config_content_hash(version.config)
             link = sha256_hex(before + content + after)
-            sql, params = self._insert_sql(version, encoded, content, link, copy_of)
+            sql, params = self._insert_sql(version, encoded, (content, link), copy_of)
             if self._execute_insert(version.version, sql, params) is None:
                 raise ValueError(f"Version {copy_of} not found")
         self._remember(version.version, link)
@@ -239,11 +239,7 @@ class DatabaseStore:
             raise ValueError(f"Version {copy_of} not found")
         connection = connections[self.using]
         if connection.vendor in _SQL_SHA256:
-            sql, params = self._insert_sql(version, "", "", "", copy_of)
-            sql = _insert_statement(self.using, copy=True, chain_in_sql=True)
-            # The content and chain hash parameters give way to the two halves of the
-            # chain text, which the statement joins around the copied content hash.
-            params = [*params[:-4], before, after, *params[-2:]]
+            sql, params = self._insert_sql(version, "", (before, after), copy_of, chain_in_sql=True)
             row = self._execute_insert(version.version, sql, params, returning=True)
             if row is None:
                 raise ValueError(f"Version {copy_of} not found")
@@ -252,7 +248,7 @@ class DatabaseStore:
         if content is None:
             raise ValueError(f"Version {copy_of} not found")
         link = sha256_hex(before + content + after)
-        sql, params = self._insert_sql(version, "", content, link, copy_of)
+        sql, params = self._insert_sql(version, "", (content, link), copy_of)
         if self._execute_insert(version.version, sql, params) is None:
             raise ValueError(f"Version {copy_of} not found")
         return link
@@ -282,10 +278,17 @@ class DatabaseStore:
         self,
         version: ConfigVersion,
         encoded: str,
-        content: str,
-        link: str,
+        hashes: tuple[str, str],
         copy_of: int | None,
+        *,
+        chain_in_sql: bool = False,
     ) -> tuple[str, list[Any]]:
+        """The INSERT of ``version`` and its parameters.
+
+        ``hashes`` are the content and chain hashes; with ``chain_in_sql`` (a copy) they
+        are instead the two halves of the chain text, which the statement joins around
+        the copied content hash and hashes itself.
+        """
         connection = connections[self.using]
         created_at = dt.datetime.fromtimestamp(version.timestamp, tz=dt.UTC)
         if not settings.USE_TZ:
@@ -300,13 +303,13 @@ class DatabaseStore:
             version.created_by,
             self.user_id,
             json.dumps(version.metadata),
-            content,
-            link,
+            *hashes,
         ]
         if copy_of is None:
             params.insert(2, encoded)
             return _insert_statement(self.using, copy=False), params
-        return _insert_statement(self.using, copy=True), [*params, self.bot_config.pk, copy_of]
+        statement = _insert_statement(self.using, copy=True, chain_in_sql=chain_in_sql)
+        return statement, [*params, self.bot_config.pk, copy_of]
 
     def _execute_insert(
         self, number: int, sql: str, params: list[Any], *, returning: bool = False
