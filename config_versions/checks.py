@@ -1,66 +1,136 @@
-"""System checks: misconfiguration of ``CONFIG_VERSIONS`` is caught at start-up."""
+"""System checks: misconfiguration is caught at start-up, a damaged database by ``migrate``.
+
+Every check carries the ``config_versions`` tag (``manage.py check --tag config_versions``
+runs them alone). The trigger check also carries ``Tags.database``: Django runs it in
+``migrate`` and in ``check --database <alias>``, never on plain start-up.
+
+Ids: E001 unknown key, E002 not a positive integer, E003 not a list of dotted paths,
+E004 a path that cannot be imported, E005 ``CONFIG_VERSIONS`` not a dict, E006 not a
+bool, E007 not a non-negative integer, E008 history triggers missing from a database;
+W001 SQLite in DEFERRED transaction mode.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.apps import AppConfig, apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.recorder import MigrationRecorder
 from django.utils.module_loading import import_string
 
 from config_versions import conf
 
+TAG = "config_versions"
 
-@register()
+# Every key of conf.DEFAULTS belongs to exactly one group (a test holds this), so a new
+# setting cannot ship without a type check.
+POSITIVE_INTS = (
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "MAX_REASON_LENGTH",
+    "MAX_DESCRIPTION_LENGTH",
+    "API_PAGE_SIZE",
+    "ADMIN_HISTORY_PAGE_SIZE",
+)
+NON_NEGATIVE_INTS = ("ADMIN_DIFF_CONTEXT",)
+BOOLS = ("REQUIRE_PRECONDITION",)
+PATH_LISTS = ("VALIDATORS", "API_PERMISSION_CLASSES", "API_AUTHENTICATION_CLASSES")
+# None there means "DRF's own DEFAULT_* setting".
+MAY_BE_NONE = ("API_AUTHENTICATION_CLASSES",)
+
+
+def _is_int(value: object) -> bool:
+    # bool is an int subclass, but True as a page size is a mistake, not a 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@register(TAG)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    value = getattr(settings, "CONFIG_VERSIONS", None)
+    if value is not None and not isinstance(value, dict):
+        # conf reads a non-dict as "no overrides", so the per-key checks would only
+        # vouch for the defaults: report the one real mistake.
+        return [
+            Error(
+                f"CONFIG_VERSIONS must be a dict, not {type(value).__name__}.",
+                hint='For example CONFIG_VERSIONS = {"MAX_DEPTH": 32}.',
+                id="config_versions.E005",
+            )
+        ]
     errors: list[CheckMessage] = []
-    user = conf.user_settings()
-    unknown = sorted(set(user) - set(conf.DEFAULTS))
+    unknown = sorted(set(conf.user_settings()) - set(conf.DEFAULTS), key=str)
     if unknown:
         errors.append(
             Error(
-                f"Unknown CONFIG_VERSIONS key(s): {', '.join(unknown)}.",
+                f"Unknown CONFIG_VERSIONS key(s): {', '.join(map(str, unknown))}.",
                 hint=f"Known keys: {', '.join(sorted(conf.DEFAULTS))}.",
                 id="config_versions.E001",
             )
         )
-    for name in ("MAX_CONFIG_BYTES", "MAX_DEPTH", "API_PAGE_SIZE", "ADMIN_HISTORY_PAGE_SIZE"):
+    for name in POSITIVE_INTS:
         value = conf.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not _is_int(value) or value < 1:
             errors.append(
                 Error(
                     f"CONFIG_VERSIONS['{name}'] must be a positive integer, not {value!r}.",
                     id="config_versions.E002",
                 )
             )
-    for name in ("VALIDATORS", "API_PERMISSION_CLASSES", "API_AUTHENTICATION_CLASSES"):
-        paths = conf.get(name)
-        if paths is None and name == "API_AUTHENTICATION_CLASSES":
-            continue
-        if not isinstance(paths, list | tuple):
+    for name in BOOLS:
+        value = conf.get(name)
+        if not isinstance(value, bool):
+            # Truthiness would read "no" or "False" as True.
             errors.append(
                 Error(
-                    f"CONFIG_VERSIONS['{name}'] must be a list of dotted paths.",
-                    id="config_versions.E003",
+                    f"CONFIG_VERSIONS['{name}'] must be True or False, not {value!r}.",
+                    id="config_versions.E006",
                 )
             )
-            continue
-        for path in paths:
-            try:
-                import_string(path)
-            except ImportError as exc:
-                errors.append(
-                    Error(
-                        f"CONFIG_VERSIONS['{name}'] names {path!r}, which cannot be imported: "
-                        f"{exc}",
-                        id="config_versions.E004",
-                    )
+    for name in NON_NEGATIVE_INTS:
+        value = conf.get(name)
+        if not _is_int(value) or value < 0:
+            errors.append(
+                Error(
+                    f"CONFIG_VERSIONS['{name}'] must be an integer of 0 or more, not {value!r}.",
+                    id="config_versions.E007",
                 )
+            )
+    for name in PATH_LISTS:
+        errors.extend(_path_list_errors(name, conf.get(name)))
     return errors
 
 
-@register()
+def _path_list_errors(name: str, paths: object) -> list[CheckMessage]:
+    if paths is None and name in MAY_BE_NONE:
+        return []
+    if not isinstance(paths, list | tuple) or not all(isinstance(p, str) for p in paths):
+        return [
+            Error(
+                f"CONFIG_VERSIONS['{name}'] must be a list of dotted paths (strings), "
+                f"not {paths!r}.",
+                id="config_versions.E003",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for path in paths:
+        try:
+            import_string(path)
+        except ImportError as exc:
+            errors.append(
+                Error(
+                    f"CONFIG_VERSIONS['{name}'] names {path!r}, which cannot be imported: {exc}",
+                    id="config_versions.E004",
+                )
+            )
+    return errors
+
+
+@register(TAG)
 def check_sqlite_transaction_mode(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     # In a DEFERRED transaction (Django's default on SQLite) a writer that read first
     # gets "database is locked" at once when another writer is active: SQLite cannot
@@ -86,3 +156,69 @@ def sqlite_transaction_warnings(databases: Mapping[str, Mapping[str, Any]]) -> l
                 )
             )
     return warnings
+
+
+# The triggers migration 0002 installs (its docstring says what each one guards).
+TRIGGERS = ("config_versions_immutable", "config_versions_head")
+TRIGGERS_MIGRATION = ("config_versions", "0002_history_triggers")
+# Names of the enabled triggers on a table, per vendor. PostgreSQL can disable a trigger
+# without dropping it, which guards nothing either.
+TRIGGER_QUERIES = {
+    "postgresql": "SELECT tgname FROM pg_trigger "
+    "WHERE tgrelid = to_regclass(%s) AND NOT tgisinternal AND tgenabled <> 'D'",
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+    "mysql": "SELECT trigger_name FROM information_schema.triggers "
+    "WHERE event_object_schema = DATABASE() AND event_object_table = %s",
+}
+
+
+@register(Tags.database, TAG)
+def check_history_triggers(
+    app_configs: Iterable[AppConfig] | None = None,
+    databases: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    # Without the triggers raw SQL can rewrite history and appends stop moving the
+    # config's current version; a restore from a dump without triggers, a manual DROP,
+    # or a SQLite table rebuild by a later migration loses them without a sound.
+    app = apps.get_app_config("config_versions")
+    if databases is None or (app_configs is not None and app not in app_configs):
+        return []
+    model = app.get_model("BotConfigVersion")
+    errors: list[CheckMessage] = []
+    for alias in databases:
+        if not router.allow_migrate_model(alias, model):
+            continue
+        missing = missing_triggers(connections[alias], model._meta.db_table)
+        if missing:
+            errors.append(
+                Error(
+                    f"Database {alias!r} lacks the history trigger(s) {', '.join(missing)} "
+                    f"on {model._meta.db_table} (missing or disabled): version rows can be "
+                    "rewritten and new versions do not move the config's current version.",
+                    hint="Re-install them with migration 0002: `manage.py migrate "
+                    f"config_versions 0001 --database={alias} --skip-checks`, then `manage.py "
+                    f"migrate --database={alias}`; or run that migration's remove() and "
+                    "install() on this database.",
+                    id="config_versions.E008",
+                )
+            )
+    return errors
+
+
+def missing_triggers(connection: BaseDatabaseWrapper, table: str) -> list[str]:
+    query = TRIGGER_QUERIES.get(connection.vendor)
+    if query is None:
+        return []  # migration 0002 refuses other vendors, so there is nothing to look for
+    with connection.cursor() as cursor:
+        if table not in connection.introspection.table_names(cursor):
+            return []  # a fresh database, before migrate
+    # Until 0002 is recorded the triggers are not due: between `migrate config_versions
+    # 0001` and `migrate` this check must not stand in the way of the migrate that
+    # installs them.
+    if TRIGGERS_MIGRATION not in MigrationRecorder(connection).applied_migrations():
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(query, [table])
+        present = {row[0] for row in cursor.fetchall()}
+    return [name for name in TRIGGERS if name not in present]

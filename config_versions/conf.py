@@ -1,12 +1,19 @@
 """Settings: one ``CONFIG_VERSIONS`` dict, every key documented here with its default.
 
-``conf.get("MAX_DEPTH")`` reads the live Django setting each time, so
-``override_settings`` works in tests.
+Read them through ``conf.settings``, whose typed properties read the live Django setting
+each time, so ``override_settings`` works in tests::
+
+    from config_versions.conf import settings
+
+    settings.MAX_DEPTH  # -> int
+
+The types are promises the system checks in ``checks.py`` keep: a wrong value is
+reported at start-up (``config_versions.E0xx``), not cast here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings as django_settings
 
@@ -16,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONFIG_BYTES": 2 * 1024 * 1024,
     # Deepest nesting of objects/arrays accepted in a config.
     "MAX_DEPTH": 32,
+    # Longest reason, in characters, a version may record.
+    "MAX_REASON_LENGTH": 10_000,
+    # Longest description, in characters, a config may have.
+    "MAX_DESCRIPTION_LENGTH": 10_000,
     # Dotted paths of callables ``validator(config, bot_config)`` run on every new version
     # (create, update, rollback); they raise django.core.exceptions.ValidationError.
     "VALIDATORS": [],
@@ -36,10 +47,70 @@ DEFAULTS: dict[str, Any] = {
 def get(name: str) -> Any:
     if name not in DEFAULTS:
         raise KeyError(f"Unknown config_versions setting {name!r}")
-    user = getattr(django_settings, "CONFIG_VERSIONS", None) or {}
-    return user.get(name, DEFAULTS[name])
+    return user_settings().get(name, DEFAULTS[name])
 
 
 def user_settings() -> dict[str, Any]:
+    # Anything but a dict (a list, a string) reads as "no overrides", so the app keeps
+    # working on its defaults while checks.py reports the mistake.
     value = getattr(django_settings, "CONFIG_VERSIONS", None)
     return value if isinstance(value, dict) else {}
+
+
+def _paths(name: str) -> list[str]:
+    # A copy: the checks accept tuples too, and a caller appending to the list it got
+    # must not change DEFAULTS for everyone else.
+    return list(get(name))
+
+
+class Settings:
+    """Typed, live view of ``CONFIG_VERSIONS``: one property per key of ``DEFAULTS``."""
+
+    @property
+    def MAX_CONFIG_BYTES(self) -> int:
+        return cast(int, get("MAX_CONFIG_BYTES"))
+
+    @property
+    def MAX_DEPTH(self) -> int:
+        return cast(int, get("MAX_DEPTH"))
+
+    @property
+    def MAX_REASON_LENGTH(self) -> int:
+        return cast(int, get("MAX_REASON_LENGTH"))
+
+    @property
+    def MAX_DESCRIPTION_LENGTH(self) -> int:
+        return cast(int, get("MAX_DESCRIPTION_LENGTH"))
+
+    @property
+    def VALIDATORS(self) -> list[str]:
+        return _paths("VALIDATORS")
+
+    @property
+    def API_AUTHENTICATION_CLASSES(self) -> list[str] | None:
+        if get("API_AUTHENTICATION_CLASSES") is None:
+            return None
+        return _paths("API_AUTHENTICATION_CLASSES")
+
+    @property
+    def API_PERMISSION_CLASSES(self) -> list[str]:
+        return _paths("API_PERMISSION_CLASSES")
+
+    @property
+    def API_PAGE_SIZE(self) -> int:
+        return cast(int, get("API_PAGE_SIZE"))
+
+    @property
+    def REQUIRE_PRECONDITION(self) -> bool:
+        return cast(bool, get("REQUIRE_PRECONDITION"))
+
+    @property
+    def ADMIN_HISTORY_PAGE_SIZE(self) -> int:
+        return cast(int, get("ADMIN_HISTORY_PAGE_SIZE"))
+
+    @property
+    def ADMIN_DIFF_CONTEXT(self) -> int:
+        return cast(int, get("ADMIN_DIFF_CONTEXT"))
+
+
+settings = Settings()
