@@ -7,21 +7,35 @@ no Django settings (and does not import Django at all).
 from __future__ import annotations
 
 from config_versions.core import (
+    ConfigExistsError,
     ConfigVersion,
     ConfigVersionManager,
     InMemoryStore,
     InvalidConfigError,
     MergeConflictError,
+    MergePreview,
+    NoConfigError,
+    StoreBase,
+    UnchangedVersion,
     VersionConflictError,
+    VersionNotFoundError,
     VersionStore,
+    VersionWritten,
 )
 
 __all__ = [
+    "ConfigExistsError",
     "ConfigVersion",
     "ConfigVersionManager",
     "InMemoryStore",
     "InvalidConfigError",
     "MergeConflictError",
+    "MergePreview",
+    "NoConfigError",
+    "StoreBase",
+    "UnchangedVersion",
     "VersionConflictError",
+    "VersionNotFoundError",
     "VersionStore",
+    "VersionWritten",
 ]

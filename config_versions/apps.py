@@ -12,3 +12,8 @@ class ConfigVersionsConfig(AppConfig):
 
     def ready(self) -> None:
         from config_versions import checks  # noqa: F401 - registers the system checks
+        from config_versions.managers import database_manager
+        from config_versions.models import BotConfig
+
+        if BotConfig.manager_factory is None:  # a site may have set its own
+            BotConfig.manager_factory = database_manager

@@ -14,14 +14,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config_versions.core.diff import escape_pointer_token
-from config_versions.core.errors import InvalidConfigError, VersionConflictError
+from config_versions.core.errors import ConfigExistsError, InvalidConfigError, VersionConflictError
 from config_versions.core.jsondata import canonical_json
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.merge import three_way_merge
 from config_versions.core.version import ConfigVersion
 from config_versions.diff_display import json_lines
+from config_versions.managers import manager_options
 from config_versions.models import BotConfig
-from config_versions.store import manager_options
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -306,7 +306,7 @@ class BotConfigAdminForm(_ModelForm):
         except ValueError as exc:
             if isinstance(exc, InvalidConfigError):
                 self._content_errors("config", exc, config)
-            elif "already exists" in str(exc):  # someone created version 1 meanwhile
+            elif isinstance(exc, ConfigExistsError):  # someone created version 1 meanwhile
                 self._conflict(config, None, manager.get_version(1))
             else:
                 raise

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config_versions.core.jsondata import chain_hash, content_hash
+from config_versions.core.jsondata import GENESIS, chain_hash, content_hash
+from config_versions.core.version import VERSION_FIELDS
 from config_versions.models import BotConfig
-from config_versions.store import GENESIS, VERSION_FIELDS
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from django.conf import settings
 from django.db import models
@@ -63,6 +63,11 @@ class BotConfig(models.Model):
 
     objects = BotConfigQuerySet.as_manager()
 
+    # Builds the version manager of a config: set when the app is ready (to
+    # ``config_versions.managers.database_manager``), so that the models need not
+    # import the layers built on top of them. A site may set its own.
+    manager_factory: ClassVar[Callable[..., ConfigVersionManager] | None] = None
+
     class Meta:
         verbose_name = _("bot config")
         verbose_name_plural = _("bot configs")
@@ -98,9 +103,10 @@ class BotConfig(models.Model):
         self, user: AbstractBaseUser | AnonymousUser | None = None
     ) -> ConfigVersionManager:
         """A manager bound to this config; versions it writes record ``user``."""
-        from config_versions.store import database_manager
-
-        return database_manager(self, user=user)
+        factory = type(self).manager_factory
+        if factory is None:  # pragma: no cover - set by AppConfig.ready()
+            raise RuntimeError("config_versions is not ready: add it to INSTALLED_APPS.")
+        return factory(self, user=user)
 
 
 class BotConfigVersionQuerySet(models.QuerySet["BotConfigVersion"]):

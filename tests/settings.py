@@ -79,6 +79,10 @@ else:
         _db["OPTIONS"] = {"charset": "utf8mb4"}
         _db["TEST"].update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"})
 
+# A second alias on the same database, as a read replica would be: tests/test_routing.py
+# routes reads there and proves that writes never go to it.
+DATABASES["replica"] = {**_db, "TEST": {**_db.get("TEST", {}), "MIRROR": "default"}}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

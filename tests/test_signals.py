@@ -44,3 +44,42 @@ def test_not_sent_when_rolled_back(bot, received):
         raise RuntimeError("abort")
     assert received == []
     assert bot.versions.count() == 0
+
+
+def test_sent_by_the_versioning_layer_not_the_store(bot, received):
+    """A store only reads and appends: writing through it alone sends nothing."""
+    from config_versions import ConfigVersionManager
+    from config_versions.storage import DatabaseStore
+
+    bare = ConfigVersionManager(DatabaseStore(bot))
+    bare.create({"a": 1})
+    bare.update({"a": 2})
+    bare.rollback(1)
+    assert received == []
+    bot.version_manager.rollback(2)
+    assert received == [("created", 4, None), ("rolled_back", 4, 2)]
+
+
+def test_no_signal_for_a_write_that_changed_nothing(bot, received):
+    manager = bot.version_manager
+    manager.create({"a": 1})
+    manager.update({"a": 1})
+    manager.rollback(1)
+    assert received == [("created", 1, None)]
+
+
+def test_imports_send_version_created(bot, received):
+    from django.core.management import call_command
+
+    from config_versions import ConfigVersionManager
+
+    source = ConfigVersionManager()
+    source.create({"a": 1})
+    source.update({"a": 2})
+    import json
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(source.to_dict(), handle)
+    call_command("import_config_history", handle.name, slug="imported")
+    assert received == [("created", 1, None), ("created", 2, None)]

@@ -14,7 +14,7 @@ from config_versions import ConfigVersion, ConfigVersionManager, VersionConflict
 from config_versions.core.version import CopiedConfigVersion
 from config_versions.integrity import verify_history
 from config_versions.models import BotConfig, BotConfigVersion
-from config_versions.store import DatabaseStore
+from config_versions.storage import DatabaseStore
 
 pytestmark = pytest.mark.django_db
 

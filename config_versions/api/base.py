@@ -23,6 +23,7 @@ from rest_framework.settings import api_settings
 from config_versions import conf
 from config_versions.api.conditional import (
     PreconditionFailed,
+    check_if_match_read,
     if_match_version,
     not_modified,
     require_precondition,
@@ -32,7 +33,7 @@ from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig
-from config_versions.store import load_bot, load_current
+from config_versions.queries import load_bot, load_current
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 T = TypeVar("T")
@@ -124,6 +125,11 @@ class BotConfigAPIView(GenericAPIView[Any]):
         renderer = getattr(self.request, "accepted_renderer", None)
         return getattr(renderer, "format", None) == "json"
 
+    def check_if_match(self, etag: str, what: str) -> None:
+        """412 unless If-Match (if sent) names ``etag``; the HTML of the browsable API
+        has no tag, so there only ``*`` matches."""
+        check_if_match_read(self.request, etag if self.json_wanted() else None, what)
+
     def conditional_get(self, etag: str) -> HttpResponseBase | None:
         if self.json_wanted() and not_modified(self.request, etag):
             response = HttpResponseNotModified()
@@ -148,18 +154,17 @@ def validated(serializer_class: type[serializers.Serializer[Any]], data: Any) ->
 INVALID_CONFIG = (InvalidConfigError, DjangoValidationError, UnicodeError)
 
 
+def invalid(exc: Exception) -> serializers.ValidationError:
+    """The 400 for what the manager refused, keyed by the field it names."""
+    return serializers.ValidationError({getattr(exc, "field", "config"): config_messages(exc)})
+
+
 def config_messages(exc: Exception) -> list[str]:
     if isinstance(exc, DjangoValidationError):
         return [str(message) for message in exc.messages]
     if isinstance(exc, InvalidConfigError):
         return [f"{path}: {message}" if path else message for path, message in exc.errors]
     return ["The config holds text that is not valid Unicode (an unpaired surrogate)."]
-
-
-def reason_option(data: dict[str, Any]) -> dict[str, Any]:
-    # Blank or missing: the manager's default reason ("Configuration update" ...).
-    reason = data.get("reason")
-    return {"reason": reason} if reason else {}
 
 
 def conflict_response(exc: VersionConflictError, *, from_if_match: bool) -> Response:

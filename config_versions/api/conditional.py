@@ -1,5 +1,8 @@
 """HTTP conditional requests: entity tags, If-None-Match, If-Match and their answers.
 
+If-Match is honoured on reads as on writes (RFC 9110 13.1.1): 412 unless it is ``*`` or
+names the current tag by strong comparison.
+
 A config's entity tag names its current version and is computed from the ``BotConfig``
 row alone, so a conditional GET that ends in 304 costs one query and never reads (or
 decodes) a config. Besides the version it covers the row's identity (primary key and
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import TYPE_CHECKING
 
 from django.utils.http import parse_etags
@@ -27,6 +31,16 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
 
     from config_versions.models import BotConfig
+
+
+# If-Match as RFC 9110 writes it: "*" or a list of entity tags, [ "W/" ] DQUOTE *etagc
+# DQUOTE, separated by OWS "," OWS (OWS: spaces and tabs), once the spaces around the
+# whole value are gone (they are not part of a field value). etagc is narrowed to
+# %x21 / %x23-7E less the comma: a comma inside a tag makes the list ambiguous to split,
+# and obs-text (%x80-FF) is obsolete. The OpenAPI schema declares this same pattern.
+_ENTITY_TAG = r'(?:W/)?"[\u0021\u0023-\u002b\u002d-\u007e]*"'
+IF_MATCH_PATTERN = rf"^(?:\*|{_ENTITY_TAG}(?:[ \t]*,[ \t]*{_ENTITY_TAG})*)$"
+_IF_MATCH = re.compile(IF_MATCH_PATTERN)
 
 
 class PreconditionFailed(APIException):
@@ -82,27 +96,59 @@ def not_modified(request: Request, etag: str) -> bool:
     return etag.removeprefix("W/") in (tag.removeprefix("W/") for tag in tags)
 
 
+def if_match_tags(request: Request) -> list[str] | None:
+    """The entity tags of If-Match (``["*"]`` for any), or None without the header.
+
+    Raises 400 when the header is not a list of entity tags: a precondition half
+    understood is refused rather than ignored.
+    """
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    # fullmatch: "$" alone would let a final newline through.
+    if not _IF_MATCH.fullmatch(header.strip(" \t")):
+        raise ParseError(
+            "The If-Match header holds no entity tag; send the quoted ETag you received, "
+            'e.g. "v3-5f1c…".'
+        )
+    return parse_etags(header)
+
+
+def if_match_holds(tags: list[str], etag: str | None) -> bool:
+    """If-Match's condition for a representation that exists (RFC 9110 13.1.1).
+
+    ``*`` matches it; otherwise one tag must equal ``etag`` by strong comparison, so a
+    weak tag (``W/"..."``) never matches, and nothing matches a representation without
+    a tag (the browsable API's HTML).
+    """
+    return tags == ["*"] or (etag is not None and not etag.startswith("W/") and etag in tags)
+
+
+def check_if_match_read(request: Request, etag: str | None, what: str) -> None:
+    """412 when a read's If-Match names none of the representation's tags.
+
+    ``what`` says which representation, for the message ("the config", "version 3").
+    Called after the lookup: a missing config or version stays a 404.
+    """
+    tags = if_match_tags(request)
+    if tags is None or if_match_holds(tags, etag):
+        return
+    current = f"its entity tag is {etag}" if etag is not None else "it has no entity tag"
+    raise PreconditionFailed(f"If-Match names no current entity tag of {what}: {current}.")
+
+
 def if_match_version(request: Request, bot: BotConfig) -> int | None:
     """Evaluate If-Match against the config's tag; the version it pins, if any.
 
     Raises 400 when the header is not a list of entity tags, 412 when no tag matches. ``*``
     matches any existing config and pins nothing.
     """
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    tags = parse_etags(header)
-    # parse_etags drops what it cannot read; a precondition half understood is refused.
-    if not tags or (tags != ["*"] and len(tags) != len(header.split(","))):
-        raise ParseError(
-            "The If-Match header holds no entity tag; send the quoted ETag you received, "
-            'e.g. "v3-5f1c…".'
-        )
-    if tags == ["*"]:
+    tags = if_match_tags(request)
+    if tags is None or tags == ["*"]:
         return None
     current = config_etag(bot)
     # Strong comparison (RFC 9110 13.1.1): a weak tag never matches.
-    if current not in tags:
+    if not if_match_holds(tags, current):
         raise PreconditionFailed(
             f"The config changed since you read it: its entity tag is now {current} "
             f"(version {bot.current_version}). Read it again and reapply your edit."

@@ -4,10 +4,58 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
 
-from config_versions.api.serializers import MAX_VERSION, ConflictSerializer, ErrorSerializer
+from config_versions.api.conditional import IF_MATCH_PATTERN
+from config_versions.api.serializers import (
+    MAX_VERSION,
+    ConflictSerializer,
+    ErrorSerializer,
+    TextField,
+)
+
+# What TextField refuses, as patterns: a NUL anywhere, and for a field that may not be
+# blank, text that trimming leaves empty. WHITESPACE is what str.strip() removes, spelled
+# out: a regex's \s means other sets to other engines (ASCII only, or with U+FEFF).
+WHITESPACE = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NO_NUL = r"^[^\u0000]+$"
+NOT_BLANK_NO_NUL = rf"^[^\u0000]*[^\u0000{WHITESPACE}][^\u0000]*$"
+
+
+class TextFieldSchema(OpenApiSerializerFieldExtension):
+    """Declares what ``TextField`` enforces, whatever the site's SPECTACULAR_SETTINGS.
+
+    ``maxLength`` is the limit on the text as sent (live settings included), ``minLength``
+    and the pattern say a name cannot be blank, and no field takes a NUL. A field that may
+    be blank gets drf-spectacular's ``oneOf`` with the empty string; the pattern then asks
+    for at least one character so that exactly one branch matches.
+    """
+
+    target_class = TextField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: Any) -> Any:
+        field = self.target
+        schema = auto_schema._map_serializer_field(  # type: ignore[no-untyped-call]
+            field, direction, bypass_extensions=True
+        )
+        if field.read_only or isinstance(field, serializers.SlugField):
+            return schema  # a slug's own pattern says it all
+        limit = field.length_limit()
+        if limit is not None:
+            schema["maxLength"] = limit
+        if field.allow_blank:
+            schema["pattern"] = NO_NUL
+        else:
+            schema.update(minLength=1, pattern=NOT_BLANK_NO_NUL)
+        return schema
+
 
 SLUG = OpenApiParameter(
     "slug",
@@ -20,7 +68,10 @@ VERSION = OpenApiParameter(
     "version",
     {"type": "integer", "minimum": 1, "maximum": MAX_VERSION},
     OpenApiParameter.PATH,
-    description="A version number: 1, 2, 3 ...",
+    description=(
+        "A version number: 1, 2, 3 ... in ASCII digits only; anything else (`1.0`, `+1`, "
+        "digits of other scripts) is 400."
+    ),
     examples=[OpenApiExample("The first version", value=1)],
 )
 IF_NONE_MATCH = OpenApiParameter(
@@ -29,14 +80,33 @@ IF_NONE_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Entity tags you hold; if one is current the answer is 304 with no body.",
 )
+# What the server parses (else 400): "*" or a list of entity tags, per RFC 9110.
+_ENTITY_TAGS = {"type": "string", "pattern": IF_MATCH_PATTERN}
+_IF_MATCH_EXAMPLES = [
+    OpenApiExample("The ETag you read", value='"v3-5f1c0a9e2b7d4c6e8a1f"'),
+    OpenApiExample("Any current version", value="*"),
+]
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    {"type": "string", "pattern": r'^\s*(\*|(W/)?"[^",]*"(\s*,\s*(W/)?"[^",]*")*)\s*$'},
+    _ENTITY_TAGS,
     OpenApiParameter.HEADER,
     description=(
         "The ETag of the config as you read it: the write happens only if it is still "
         "current (else 412). `*` matches any existing config."
     ),
+    examples=_IF_MATCH_EXAMPLES,
+)
+
+
+IF_MATCH_READ = OpenApiParameter(
+    "If-Match",
+    _ENTITY_TAGS,
+    OpenApiParameter.HEADER,
+    description=(
+        "Entity tags; the answer is 412 unless one is the current ETag (strong comparison: "
+        "a weak tag never matches) or the value is `*`."
+    ),
+    examples=_IF_MATCH_EXAMPLES,
 )
 
 
@@ -70,10 +140,19 @@ _VALIDATION_ERROR: dict[str, Any] = {
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
 }
 
-BAD_REQUEST = OpenApiResponse(_VALIDATION_ERROR, description="Invalid input; nothing was written.")
-BAD_QUERY = OpenApiResponse(
-    _VALIDATION_ERROR, description="A query parameter or version number is not valid."
+BAD_REQUEST = OpenApiResponse(
+    _VALIDATION_ERROR,
+    description=(
+        "Invalid input (the body, a query parameter given twice, an If-Match header "
+        "without entity tags); nothing was written."
+    ),
 )
+_BAD_PARAMETERS = (
+    "A query parameter is given twice, or without a value, or is not a number in ASCII "
+    "digits within its range; or the version in the path is not one; or an If-Match "
+    "header holds no entity tag. The answer names the parameter."
+)
+BAD_QUERY = OpenApiResponse(_VALIDATION_ERROR, description=_BAD_PARAMETERS)
 NO_PAGE = OpenApiResponse(ErrorSerializer, description="No such page.")
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the If-None-Match tag is current.")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such config (or version).")
@@ -83,6 +162,9 @@ CONFLICT = OpenApiResponse(
 )
 PRECONDITION_FAILED = OpenApiResponse(
     ErrorSerializer, description="The If-Match tag is no longer current; nothing was written."
+)
+READ_PRECONDITION_FAILED = OpenApiResponse(
+    ErrorSerializer, description="If-Match names no current entity tag of what is read."
 )
 PRECONDITION_REQUIRED = OpenApiResponse(
     ErrorSerializer,
@@ -94,7 +176,8 @@ AUTH_ERRORS: dict[int, OpenApiResponse] = {
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
     403: OpenApiResponse(ErrorSerializer, description="Missing permission."),
 }
-READ_ERRORS: dict[int, OpenApiResponse] = {**AUTH_ERRORS, 404: NOT_FOUND}
+# Every operation answers 400 to a query parameter given twice (BotConfigAPIView.initial).
+READ_ERRORS: dict[int, OpenApiResponse] = {**AUTH_ERRORS, 400: BAD_QUERY, 404: NOT_FOUND}
 WRITE_ERRORS: dict[int, OpenApiResponse] = {
     **READ_ERRORS,
     400: BAD_REQUEST,

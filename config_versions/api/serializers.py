@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
+from config_versions import conf
 from config_versions.models import BotConfig
 
 # PositiveIntegerField's range on every supported database.
 MAX_VERSION = 2_147_483_647
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 
 _JSON_TYPES = {
     dict: "an object",
@@ -54,16 +59,48 @@ def _kind(data: Any) -> str:
 
 
 class TextField(serializers.CharField):
+    """A string, trimmed of surrounding whitespace, and at most its limit long as sent.
+
+    The limit applies to the text as sent, before trimming, so that it is the
+    ``maxLength`` the OpenAPI schema declares (DRF alone measures the trimmed text).
+    ``limit_setting`` names a ``CONFIG_VERSIONS`` key read on each request instead of a
+    fixed ``max_length``. ``api/schema.py`` declares the rest: no NUL, and for a field
+    that may not be blank, a character other than whitespace.
+    """
+
     default_error_messages = {"not_string": "Must be a string, not {kind}."}
+
+    def __init__(self, *, limit_setting: str | None = None, **kwargs: Any) -> None:
+        self.limit_setting = limit_setting
+        super().__init__(**kwargs)
+
+    def length_limit(self) -> int | None:
+        if self.limit_setting is not None:
+            return int(conf.get(self.limit_setting))
+        return self.max_length
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_string", kind=_kind(data))
+        limit = self.length_limit()
+        if limit is not None and len(data) > limit:
+            self.fail("max_length", max_length=limit)
         return super().to_internal_value(data)
 
 
 class SlugTextField(serializers.SlugField, TextField):
-    pass
+    """A slug exactly as sent: " bot" is refused, not trimmed into one, and so is "bot\\n"
+    (DRF's pattern ends with "$", which lets a final newline through)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not _SLUG.fullmatch(value):
+            self.fail("invalid")
+        return value
 
 
 class WholeNumberField(serializers.IntegerField):
@@ -75,16 +112,48 @@ class WholeNumberField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-def version_number(**kwargs: Any) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, max_value=MAX_VERSION, **kwargs)
-
-
 def reason_field() -> TextField:
     return TextField(
         required=False,
         allow_blank=True,
+        limit_setting="MAX_REASON_LENGTH",
         help_text="Why this version exists. Left out or blank: the default reason.",
     )
+
+
+_ASCII_INTEGER = re.compile(r"-?[0-9]+")
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer written in a URL (query string or path): ASCII digits, never empty.
+
+    DRF's IntegerField reads ``?limit=`` as if the parameter were absent, and takes
+    whatever ``int()`` takes: ``1.0``, ``1_0``, `` 1`` and digits of any script
+    (fullwidth, Arabic-Indic ...). Here each of those is a 400 naming the parameter.
+    """
+
+    default_error_messages = {
+        "empty": "Give a number: the parameter has no value.",
+        "invalid": "A valid integer is required: ASCII digits 0-9 only.",
+    }
+
+    def get_value(self, dictionary: Mapping[Any, Any]) -> Any:
+        # Present with no value is an (invalid) value, not an absent parameter.
+        if self.field_name in dictionary:
+            return dictionary[self.field_name]
+        return empty
+
+    def to_internal_value(self, data: Any) -> int:
+        if data == "":
+            self.fail("empty")
+        if not isinstance(data, str) or not _ASCII_INTEGER.fullmatch(data):
+            self.fail("invalid")
+        try:
+            return int(data)
+        except ValueError:  # more digits than int() converts: far out of range
+            if data.startswith("-"):
+                self.fail("min_value", min_value=self.min_value)
+            self.fail("max_value", max_value=self.max_value)
 
 
 # Reading -------------------------------------------------------------------------------
@@ -174,6 +243,7 @@ class BotConfigCreateSerializer(serializers.ModelSerializer[BotConfig]):
     class Meta:
         model = BotConfig
         fields = ["name", "slug", "description", "config", "reason"]
+        extra_kwargs = {"description": {"limit_setting": "MAX_DESCRIPTION_LENGTH"}}
 
 
 class VersionWriteSerializer(serializers.Serializer[Any]):
@@ -206,10 +276,10 @@ class RollbackSerializer(serializers.Serializer[Any]):
 
 
 class HistoryQuerySerializer(serializers.Serializer[Any]):
-    limit = serializers.IntegerField(
+    limit = QueryIntegerField(
         required=False, min_value=1, max_value=MAX_VERSION, help_text="At most this many."
     )
-    since_version = serializers.IntegerField(
+    since_version = QueryIntegerField(
         required=False,
         min_value=0,
         max_value=MAX_VERSION,
@@ -218,14 +288,26 @@ class HistoryQuerySerializer(serializers.Serializer[Any]):
 
 
 class DiffQuerySerializer(serializers.Serializer[Any]):
-    from_version = version_number(
-        required=False, help_text="Default: the version before to_version."
+    from_version = QueryIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="Default: the version before to_version.",
     )
-    to_version = version_number(required=False, help_text="Default: the current version.")
+    to_version = QueryIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="Default: the current version.",
+    )
 
 
 class VersionPathSerializer(serializers.Serializer[Any]):
-    version = version_number()
+    version = QueryIntegerField(min_value=1, max_value=MAX_VERSION)
+
+
+class PageQuerySerializer(serializers.Serializer[Any]):
+    page = QueryIntegerField(required=False, min_value=1, max_value=MAX_VERSION)
 
 
 # Error bodies, for the OpenAPI schema ---------------------------------------------------
@@ -238,3 +320,23 @@ class ErrorSerializer(serializers.Serializer[Any]):
 class ConflictSerializer(ErrorSerializer):
     expected_version = serializers.IntegerField()
     actual_version = serializers.IntegerField()
+
+
+# Results of writes -----------------------------------------------------------------------
+
+_VERSION_CREATED_HELP = (
+    "False when the write changed nothing (the config sent, or the rollback's target, "
+    "equals the current config): no version was written and the current one is answered."
+)
+
+
+class ConfigWriteResultSerializer(BotConfigDetailSerializer):
+    """What ``PUT configs/{slug}/`` answers: the config as of the version now current."""
+
+    version_created = serializers.BooleanField(read_only=True, help_text=_VERSION_CREATED_HELP)
+
+
+class RollbackResultSerializer(VersionSerializer):
+    """What a rollback answers: the version it wrote, or the current one if unchanged."""
+
+    version_created = serializers.BooleanField(read_only=True, help_text=_VERSION_CREATED_HELP)

@@ -23,7 +23,7 @@ from config_versions.api.base import (
     config_messages,
     conflict_response,
     detail_body,
-    reason_option,
+    invalid,
     validated,
 )
 from config_versions.api.conditional import (
@@ -35,18 +35,19 @@ from config_versions.api.serializers import (
     BotConfigCreateSerializer,
     BotConfigDetailSerializer,
     BotConfigListSerializer,
+    ConfigWriteResultSerializer,
     DiffQuerySerializer,
     DiffSerializer,
     HistoryQuerySerializer,
+    RollbackResultSerializer,
     RollbackSerializer,
     VersionPathSerializer,
     VersionSerializer,
     VersionWriteSerializer,
 )
-from config_versions.core.errors import VersionConflictError
-from config_versions.core.version import ConfigVersion
+from config_versions.core.errors import NoConfigError, VersionConflictError, VersionNotFoundError
+from config_versions.core.version import VERSION_FIELDS
 from config_versions.models import BotConfig
-from config_versions.store import VERSION_FIELDS
 
 
 class ConfigListView(BotConfigAPIView):
@@ -92,20 +93,20 @@ class ConfigListView(BotConfigAPIView):
     def post(self, request: Request) -> Response:
         data = validated(BotConfigCreateSerializer, request.data)
         config = data.pop("config")
-        reason = reason_option(data)
-        data.pop("reason", None)
+        reason = data.pop("reason", None) or None
         try:
             with transaction.atomic():
                 bot = BotConfig.objects.create(**data)
-                version = self.manager(bot).create(config, created_by=self.author(), **reason)
+                version = self.manager(bot).save(config, reason, self.author(), expected_version=0)
         except IntegrityError:
             # Another request took the slug between validation and insert.
             raise serializers.ValidationError(
                 {"slug": ["bot config with this slug already exists."]}
             ) from None
         except INVALID_CONFIG as exc:
-            raise serializers.ValidationError({"config": config_messages(exc)}) from None
-        bot.refresh_from_db()
+            raise invalid(exc) from None
+        # The write set the instance's head (version, updated_at) as the database did: the
+        # answer needs no query after the commit.
         body = detail_body(bot, version.version, version.config)
         response = Response(body, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(f"{bot.slug}/")
@@ -125,20 +126,33 @@ class ConfigDetailView(BotConfigAPIView):
 
     @extend_schema(
         summary="The current config",
-        parameters=[schema.SLUG, schema.IF_NONE_MATCH, schema.etag_header(200, 304)],
-        responses={200: BotConfigDetailSerializer, 304: schema.NOT_MODIFIED, **schema.READ_ERRORS},
+        parameters=[
+            schema.SLUG,
+            schema.IF_NONE_MATCH,
+            schema.IF_MATCH_READ,
+            schema.etag_header(200, 304),
+        ],
+        responses={
+            200: BotConfigDetailSerializer,
+            304: schema.NOT_MODIFIED,
+            412: schema.READ_PRECONDITION_FAILED,
+            **schema.READ_ERRORS,
+        },
     )
     def get(self, request: Request, slug: str) -> HttpResponseBase:
-        if "If-None-Match" in request.headers:
-            # A poll: the tag comes from the BotConfig row, so a 304 never reads a config.
-            bot = self.get_bot(slug)
-            etag = config_etag(bot)
+        polling = "If-None-Match" in request.headers
+        if polling:
+            # The tag comes from the BotConfig row, so a 304 never reads a config.
+            bot, current = self.get_bot(slug), None
+        else:
+            bot, current = self.get_current(slug)
+        etag = config_etag(bot)
+        # RFC 9110 13.2.2: If-Match first, then If-None-Match.
+        self.check_if_match(etag, "the config")
+        if polling:
             if (unchanged := self.conditional_get(etag)) is not None:
                 return unchanged
             current = self.manager(bot).get_version(bot.current_version)
-        else:
-            bot, current = self.get_current(slug)
-            etag = config_etag(bot)
         config = current.config if current is not None else None
         body = detail_body(bot, bot.current_version, config)
         if not self.json_wanted():
@@ -151,28 +165,36 @@ class ConfigDetailView(BotConfigAPIView):
         description=(
             "Replaces the whole config with a new version (the first one if the config "
             "has none yet). Send If-Match (the ETag you read) or expected_version to make "
-            "sure you do not overwrite someone else's version."
+            "sure you do not overwrite someone else's version. A config equal to the "
+            "current one writes nothing: the answer is the current version with "
+            "version_created false."
         ),
         request=VersionWriteSerializer,
         parameters=[schema.SLUG, schema.IF_MATCH, schema.etag_header(200)],
-        responses={200: BotConfigDetailSerializer, **schema.WRITE_ERRORS},
+        responses={200: ConfigWriteResultSerializer, **schema.WRITE_ERRORS},
     )
     def put(self, request: Request, slug: str) -> Response:
         write = self.write_request(slug, VersionWriteSerializer)
         bot, data = write.bot, write.data
         try:
-            version = self._write(bot, data, write.expected_version)
+            version = self.manager(bot).save(
+                data["config"],
+                data.get("reason") or None,
+                self.author(),
+                expected_version=write.expected_version,
+            )
         except VersionConflictError as exc:
             return conflict_response(exc, from_if_match=write.from_if_match)
         except INVALID_CONFIG as exc:
-            raise serializers.ValidationError({"config": config_messages(exc)}) from None
-        except ValueError as exc:  # the config was deleted meanwhile
+            raise invalid(exc) from None
+        except NoConfigError as exc:  # the config was deleted meanwhile
             raise NotFound(str(exc)) from None
-        fresh = BotConfig.objects.filter(pk=bot.pk).order_by().first() or bot
-        body = detail_body(fresh, version.version, version.config)
-        # Another writer may already have moved on; then there is no tag to give.
-        current = fresh.current_version == version.version
-        return self.tagged(Response(body), config_etag(fresh) if current else None)
+        body = detail_body(bot, version.version, version.config)
+        body["version_created"] = not version.unchanged
+        # A write sets the instance's head as the database did; an unchanged answer
+        # names the version it compared with, which another writer may have passed.
+        current = bot.current_version == version.version
+        return self.tagged(Response(body), config_etag(bot) if current else None)
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         # The browsable API fills its PUT form from the config on show; it also gets the
@@ -186,22 +208,6 @@ class ConfigDetailView(BotConfigAPIView):
             }
         return super().get_serializer(*args, **kwargs)
 
-    def _write(self, bot: BotConfig, data: dict[str, Any], expected: int | None) -> ConfigVersion:
-        manager = self.manager(bot)
-        options = {"created_by": self.author(), **reason_option(data)}
-        if bot.current_version == 0 and expected in (None, 0):
-            try:
-                return manager.create(data["config"], **options)
-            except INVALID_CONFIG:
-                raise
-            except ValueError:
-                # Someone wrote the first version meanwhile.
-                if expected == 0:
-                    raise VersionConflictError(
-                        "Version conflict", expected_version=0, actual_version=len(manager)
-                    ) from None
-        return manager.update(data["config"], expected_version=expected, **options)
-
 
 class VersionListView(BotConfigAPIView):
     """Every version of a config, newest first, a page at a time."""
@@ -214,11 +220,7 @@ class VersionListView(BotConfigAPIView):
     @extend_schema(
         summary="History, newest first",
         parameters=[schema.SLUG, HistoryQuerySerializer],
-        responses={
-            200: VersionSerializer(many=True),
-            400: schema.BAD_QUERY,
-            **schema.READ_ERRORS,
-        },
+        responses={200: VersionSerializer(many=True), **schema.READ_ERRORS},
     )
     def get(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
@@ -246,12 +248,13 @@ class VersionDetailView(BotConfigAPIView):
             schema.SLUG,
             schema.VERSION,
             schema.IF_NONE_MATCH,
+            schema.IF_MATCH_READ,
             schema.etag_header(200, 304),
         ],
         responses={
             200: VersionSerializer,
             304: schema.NOT_MODIFIED,
-            400: schema.BAD_QUERY,
+            412: schema.READ_PRECONDITION_FAILED,
             **schema.READ_ERRORS,
         },
     )
@@ -263,6 +266,7 @@ class VersionDetailView(BotConfigAPIView):
         if number > bot.current_version:
             raise NotFound(f"Version {number} not found.")
         etag = version_etag(bot, number)
+        self.check_if_match(etag, f"version {number}")
         if (unchanged := self.conditional_get(etag)) is not None:
             return unchanged
         found = self.manager(bot).get_version(number)
@@ -280,18 +284,26 @@ class DiffView(BotConfigAPIView):
     @extend_schema(
         summary="Differences between two versions",
         parameters=[schema.SLUG, DiffQuerySerializer],
-        responses={200: DiffSerializer, 400: schema.BAD_QUERY, **schema.READ_ERRORS},
+        responses={200: DiffSerializer, **schema.READ_ERRORS},
     )
     def get(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
         query = validated(DiffQuerySerializer, request.query_params)
+        # The 404 names the versions the client sent, not one a default derived from
+        # them: "?to_version=9" alone would otherwise be about version 8.
+        sent = [query[name] for name in ("from_version", "to_version") if name in query]
+        missing = sorted({number for number in sent if number > bot.current_version})
+        if missing:
+            numbers = " and ".join(str(number) for number in missing)
+            raise NotFound(f"Version{'s' if len(missing) > 1 else ''} {numbers} not found.")
+        if not bot.current_version:
+            raise NotFound("The config has no versions yet.")
         to_version = query.get("to_version", bot.current_version)
         from_version = query.get("from_version", max(to_version - 1, 1))
         try:
             result = self.manager(bot).diff(from_version, to_version)
-        except ValueError as exc:
-            message = f"{exc}." if bot.current_version else "The config has no versions yet."
-            raise NotFound(message) from None
+        except (VersionNotFoundError, NoConfigError) as exc:  # deleted meanwhile
+            raise NotFound(f"{exc}.") from None
         return Response(DiffSerializer(result).data)
 
 
@@ -306,14 +318,24 @@ class RollbackView(BotConfigAPIView):
 
     @extend_schema(
         summary="Roll back: a new version with an old version's config",
+        description=(
+            "Writes a new version carrying the config of to_version (201). If that "
+            "config is already the current one nothing is written: 200 with the current "
+            "version and version_created false. The ETag is the config's, usable as "
+            "If-Match for the next write."
+        ),
         request=RollbackSerializer,
         parameters=[
             schema.SLUG,
             schema.IF_MATCH,
-            schema.etag_header(201),
+            schema.etag_header(200, 201),
             schema.location_header(201),
         ],
-        responses={201: VersionSerializer, **schema.WRITE_ERRORS},
+        responses={
+            200: RollbackResultSerializer,
+            201: RollbackResultSerializer,
+            **schema.WRITE_ERRORS,
+        },
     )
     def post(self, request: Request, slug: str) -> Response:
         write = self.write_request(slug, RollbackSerializer)
@@ -329,12 +351,19 @@ class RollbackView(BotConfigAPIView):
         except VersionConflictError as exc:
             return conflict_response(exc, from_if_match=write.from_if_match)
         except INVALID_CONFIG as exc:
+            if getattr(exc, "field", "config") != "config":
+                raise invalid(exc) from None
             messages = [
                 f"Version {target} fails today's validation: {m}" for m in config_messages(exc)
             ]
             raise serializers.ValidationError({"to_version": messages}) from None
-        except ValueError as exc:  # the version (or the config) does not exist
+        except (VersionNotFoundError, NoConfigError) as exc:
             raise NotFound(f"{exc}.") from None
-        response = Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
-        response["Location"] = request.build_absolute_uri(f"../versions/{version.version}/")
-        return self.tagged(response, version_etag(bot, version.version))
+        body = {**VersionSerializer(version).data, "version_created": not version.unchanged}
+        if version.unchanged:
+            response = Response(body)
+        else:
+            response = Response(body, status=status.HTTP_201_CREATED)
+            response["Location"] = request.build_absolute_uri(f"../versions/{version.version}/")
+        current = bot.current_version == version.version
+        return self.tagged(response, config_etag(bot) if current else None)

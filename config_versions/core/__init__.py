@@ -4,25 +4,36 @@ from __future__ import annotations
 
 from config_versions.core.diff import diff_configs, to_json_patch
 from config_versions.core.errors import (
+    ConfigExistsError,
     InvalidConfigError,
     MergeConflictError,
+    NoConfigError,
     StoreConflict,
     VersionConflictError,
+    VersionNotFoundError,
 )
+from config_versions.core.events import VersionWritten
 from config_versions.core.manager import ConfigVersionManager
-from config_versions.core.merge import apply_changes, three_way_merge
-from config_versions.core.store import InMemoryStore, VersionStore
-from config_versions.core.version import ConfigVersion
+from config_versions.core.merge import MergePreview, apply_changes, three_way_merge
+from config_versions.core.stores import InMemoryStore, StoreBase, VersionStore
+from config_versions.core.version import ConfigVersion, UnchangedVersion
 
 __all__ = [
+    "ConfigExistsError",
     "ConfigVersion",
     "ConfigVersionManager",
     "InMemoryStore",
     "InvalidConfigError",
     "MergeConflictError",
+    "MergePreview",
+    "NoConfigError",
+    "StoreBase",
     "StoreConflict",
+    "UnchangedVersion",
     "VersionConflictError",
+    "VersionNotFoundError",
     "VersionStore",
+    "VersionWritten",
     "apply_changes",
     "diff_configs",
     "three_way_merge",

@@ -1,4 +1,9 @@
-"""Exceptions raised by the versioning rules."""
+"""Exceptions raised by the versioning rules.
+
+Callers tell errors apart by type, never by matching message text. The ``ValueError``
+subclasses keep the messages (and the base class) of the seed's manager, so code
+written against it keeps working.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +20,47 @@ class VersionConflictError(Exception):
         self.actual_version = actual_version
 
 
+class ConfigExistsError(ValueError):
+    """``create()`` on a history that already has its first version."""
+
+    def __init__(
+        self, message: str = "Configuration already exists. Use update() to create new versions."
+    ) -> None:
+        super().__init__(message)
+
+
+class NoConfigError(ValueError):
+    """``update()`` or ``rollback()`` on a history with no version yet."""
+
+    def __init__(
+        self,
+        message: str = "No configuration exists. Use create() to create the initial version.",
+    ) -> None:
+        super().__init__(message)
+
+
+class VersionNotFoundError(ValueError):
+    """A version number that this history does not hold (``.version`` names it)."""
+
+    def __init__(self, version: object) -> None:
+        super().__init__(f"Version {version} not found")
+        self.version = version
+
+
 class InvalidConfigError(ValueError):
-    """The config cannot be stored: it is not a JSON object, or not valid JSON data.
+    """A config or a recorded field cannot be stored; nothing was written.
 
     ``errors`` lists ``(json_pointer, message)`` pairs, one per offending place.
+    ``field`` names what was refused: ``"config"`` (the default), or a recorded field
+    such as ``"reason"``, ``"created_by"`` or ``"metadata"``.
     """
 
-    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, message: str, errors: list[tuple[str, str]] | None = None, *, field: str = "config"
+    ) -> None:
         super().__init__(message)
         self.errors = errors or [("", message)]
+        self.field = field
 
 
 class StoreConflict(Exception):

@@ -10,6 +10,9 @@ from typing import Any
 
 from config_versions.core.errors import InvalidConfigError
 
+# The "previous chain hash" of version 1: every history's chain starts here.
+GENESIS = ""
+
 _canonical = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 )

@@ -1,8 +1,14 @@
-"""The versioning rules, in one place, for every store."""
+"""The versioning rules, in one place, for every store.
+
+Long because it is the one home of every rule (create once, no-op writes, conflicts,
+rollback metadata, default reasons, field limits, merges), each with its async twin,
+as DESIGN.md asks. What is not a rule lives apart: the JSON encoding and hashing in
+``jsondata``, text-field checks in ``fields``, the three-way merge in ``merge``, and
+storage behind the protocol in ``stores``.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -12,15 +18,20 @@ from typing import Any, ParamSpec, TypeVar
 
 from config_versions.core.diff import diff_configs
 from config_versions.core.errors import (
+    ConfigExistsError,
     InvalidConfigError,
     MergeConflictError,
+    NoConfigError,
     StoreConflict,
     VersionConflictError,
+    VersionNotFoundError,
 )
+from config_versions.core.events import Listener, VersionWritten
+from config_versions.core.fields import check_text
 from config_versions.core.jsondata import inspect_json, json_depth, normalize_config, sha256_hex
-from config_versions.core.merge import three_way_merge
-from config_versions.core.store import InMemoryStore, VersionStore
-from config_versions.core.version import ConfigVersion, CopiedConfigVersion
+from config_versions.core.merge import MergePreview, three_way_merge
+from config_versions.core.stores import InMemoryStore, VersionStore
+from config_versions.core.version import ConfigVersion, CopiedConfigVersion, UnchangedVersion
 
 logger = logging.getLogger("config_versions")
 
@@ -34,6 +45,9 @@ R = TypeVar("R")
 # moment (exponential backoff with jitter), so one unlucky thread is not starved by
 # faster ones; 50 rounds then wait at most about a second and a half in all.
 DEFAULT_MAX_RETRIES = 50
+# Limits of the recorded text fields, for every store (a database column or not).
+DEFAULT_MAX_REASON_LENGTH = 10_000
+MAX_CREATED_BY_LENGTH = 255
 _BACKOFF_AFTER = 3
 _BACKOFF_BASE = 0.0005  # seconds
 _BACKOFF_CAP = 0.032
@@ -47,7 +61,12 @@ class ConfigVersionManager:
     the same rules on that storage. ``validators`` are called with every config about
     to become a version (create, update, rollback) and raise to refuse it. ``clock``
     gives each new version its timestamp (``time.time`` by default; a replay of
-    recorded history or a demo can pass its own).
+    recorded history or a demo can pass its own). ``listeners`` are called with a
+    :class:`~config_versions.core.events.VersionWritten` after each new version.
+
+    A write that would change nothing (an update to the current config, a rollback to
+    a version whose config is the current one) writes nothing and returns the current
+    version with ``unchanged`` set.
     """
 
     def __init__(
@@ -57,15 +76,19 @@ class ConfigVersionManager:
         validators: Sequence[Validator] = (),
         max_config_bytes: int | None = None,
         max_depth: int | None = None,
+        max_reason_length: int = DEFAULT_MAX_REASON_LENGTH,
         max_retries: int = DEFAULT_MAX_RETRIES,
         clock: Callable[[], float] = time.time,
+        listeners: Sequence[Listener] = (),
     ) -> None:
         self._store: VersionStore = store if store is not None else InMemoryStore()
         self.clock = clock
         self.validators = list(validators)
         self.max_config_bytes = max_config_bytes
         self.max_depth = max_depth
+        self.max_reason_length = max_reason_length
         self.max_retries = max_retries
+        self.listeners = list(listeners)
 
     @property
     def store(self) -> VersionStore:
@@ -116,6 +139,7 @@ class ConfigVersionManager:
         created_by: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> ConfigVersion:
+        meta = self._check_fields(reason, created_by, metadata)
         data, encoded, content = self._prepare_hashed(config)
         version = ConfigVersion(
             version=1,
@@ -124,15 +148,14 @@ class ConfigVersionManager:
             reason=reason,
             previous_version=None,
             created_by=created_by,
-            metadata=self._metadata(metadata),
+            metadata=meta,
         )
         try:
             self._store.append(version, encoded=encoded, content_hash=content)
         except StoreConflict:
-            raise ValueError(
-                "Configuration already exists. Use update() to create new versions."
-            ) from None
+            raise ConfigExistsError() from None
         logger.info("Created configuration version 1: %s", reason)
+        self._notify(VersionWritten(version))
         # Stores keep the encoded text, so ``version`` is already the caller's own.
         return version
 
@@ -153,8 +176,8 @@ class ConfigVersionManager:
         metadata: dict[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> ConfigVersion:
+        meta = self._check_fields(reason, created_by, metadata)
         data, encoded, content = self._prepare_hashed(config)
-        meta = self._metadata(metadata)
         return self._append_next(
             lambda current: ConfigVersion(
                 version=current + 1,
@@ -177,8 +200,15 @@ class ConfigVersionManager:
         created_by: str | None = None,
         expected_version: int | None = None,
     ) -> ConfigVersion:
-        """A new version carrying the config of ``to_version``; history is kept."""
+        """A new version carrying the config of ``to_version``; history is kept.
+
+        If that config is already the current one, nothing is written and the current
+        version comes back with ``unchanged`` set.
+        """
+        if isinstance(to_version, bool) or not isinstance(to_version, int) or to_version < 1:
+            raise VersionNotFoundError(to_version)
         rollback_reason = reason or f"Rollback to version {to_version}"
+        self._check_fields(rollback_reason, created_by, None)
 
         def build(current: int, data: dict[str, Any] | None) -> ConfigVersion:
             fields: dict[str, Any] = {
@@ -194,12 +224,10 @@ class ConfigVersionManager:
             return ConfigVersion(config=data, **fields)
 
         store = self._store
-        if not self.validators and getattr(store, "copies_in_place", False):
+        if not self.validators and store.copies_in_place:
             # No rule needs the config in Python (the limits held when it was written):
-            # the store copies it, and its content hash, in place; it raises ValueError
-            # if there is no such version.
-            if isinstance(to_version, bool) or not isinstance(to_version, int) or to_version < 1:
-                raise ValueError(f"Version {to_version} not found")
+            # the store copies it, and its content hash, in place; it raises
+            # VersionNotFoundError if there is no such version.
             return self._append_next(
                 lambda current: build(current, None),
                 encoded="",
@@ -208,7 +236,7 @@ class ConfigVersionManager:
             )
         target = store.get(to_version)
         if target is None:
-            raise ValueError(f"Version {to_version} not found")
+            raise VersionNotFoundError(to_version)
         # Stores hand out fresh objects: the target's config needs checking, not copying.
         data, encoded, content = self._prepare_hashed(target.config, copy=False)
         return self._append_next(
@@ -217,6 +245,47 @@ class ConfigVersionManager:
             expected_version=expected_version,
             copy_of=to_version,
             content_hash=content,
+        )
+
+    def save(
+        self,
+        config: dict[str, Any],
+        reason: str | None = None,
+        created_by: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        *,
+        expected_version: int | None = None,
+        base_version: int | None = None,
+    ) -> ConfigVersion:
+        """Create or update: the one save path of editors (the admin) and the API.
+
+        Writes the first version if there is none, else the next one. With
+        ``expected_version`` the write happens only over that version
+        (:class:`VersionConflictError` otherwise); with ``base_version`` (the version
+        the editor started from) edits made since are kept by a three-way merge
+        (:meth:`merge`). 0 for either means "I saw no version". A blank ``reason``
+        takes the default ("Initial configuration" or "Configuration update"). A save
+        that changes nothing writes nothing (``unchanged`` is set on the result).
+        """
+        if expected_version is not None and base_version is not None:
+            raise TypeError("Give expected_version or base_version, not both")
+        if base_version:
+            return self.merge(
+                config, base_version, reason or "Configuration update", created_by, metadata
+            )
+        pinned = expected_version if expected_version is not None else base_version
+        if pinned == 0 or (pinned is None and self._store.current_version() == 0):
+            try:
+                return self.create(config, reason or "Initial configuration", created_by, metadata)
+            except ConfigExistsError:
+                if pinned == 0:  # someone wrote the first version meanwhile
+                    raise self._conflict(0, self._store.current_version()) from None
+        return self.update(
+            config,
+            reason or "Configuration update",
+            created_by,
+            metadata,
+            expected_version=pinned,
         )
 
     def merge(
@@ -233,40 +302,45 @@ class ConfigVersionManager:
         the edits from ``base_version`` to ``config`` are applied on top of the current
         config (a three-way merge) and recorded in metadata as ``merged_from`` /
         ``merged_onto``. Overlapping edits raise :class:`MergeConflictError` naming the
-        paths; nothing is written.
+        paths; nothing is written. :meth:`preview_merge` shows the outcome first.
         """
-        base = self._require(base_version)
-        ours, _ = self._prepare(config)
+        self._check_fields(reason, created_by, metadata)
         for _attempt in range(self.max_retries):
-            current = self._store.latest()
-            if current is None:
-                raise ValueError(
-                    "No configuration exists. Use create() to create the initial version."
+            preview = self.preview_merge(config, base_version)
+            if preview.merged is None:
+                raise MergeConflictError(
+                    f"Cannot merge edits made from version {base_version} onto version "
+                    f"{preview.onto_version}: both changed {', '.join(preview.conflicts)}",
+                    expected_version=base_version,
+                    actual_version=preview.onto_version,
+                    conflicts=preview.conflicts,
                 )
             note: dict[str, Any] = {}
-            merged = ours
-            if current.version != base_version:
-                merged, conflicts = three_way_merge(base.config, ours, current.config)
-                if conflicts:
-                    raise MergeConflictError(
-                        f"Cannot merge edits made from version {base_version} onto version "
-                        f"{current.version}: both changed {', '.join(conflicts)}",
-                        expected_version=base_version,
-                        actual_version=current.version,
-                        conflicts=conflicts,
-                    )
-                note = {"merged_from": base_version, "merged_onto": current.version}
+            if preview.onto_version != base_version:
+                note = {"merged_from": base_version, "merged_onto": preview.onto_version}
             try:
                 return self.update(
-                    merged,
+                    preview.merged,
                     reason=reason,
                     created_by=created_by,
                     metadata={**(metadata or {}), **note},
-                    expected_version=current.version,
+                    expected_version=preview.onto_version,
                 )
             except VersionConflictError:
                 continue  # someone saved while we merged: merge again onto theirs
         raise RuntimeError(f"Gave up merging after {self.max_retries} conflicting attempts")
+
+    def preview_merge(self, config: dict[str, Any], base_version: int) -> MergePreview:
+        """What :meth:`merge` would write, and what stands in its way; writes nothing."""
+        base = self._require(base_version)
+        ours, _ = self._prepare(config)
+        current = self._store.latest()
+        if current is None:  # pragma: no cover - base_version exists, so one does
+            raise NoConfigError()
+        if current.version == base_version:
+            return MergePreview(base_version, current.version, ours, [])
+        merged, conflicts = three_way_merge(base.config, ours, current.config)
+        return MergePreview(base_version, current.version, None if conflicts else merged, conflicts)
 
     # Serialisation -------------------------------------------------------------
 
@@ -303,14 +377,15 @@ class ConfigVersionManager:
                     "versions must be numbered 1, 2, 3 ... without gaps"
                 )
             config, encoded = normalize_config(version.config)
+            reason = str(version.reason or "")
             restored = ConfigVersion(
                 version=version.version,
                 config=config,
                 timestamp=float(version.timestamp),
-                reason=str(version.reason or ""),
+                reason=reason,
                 previous_version=version.previous_version,
                 created_by=version.created_by,
-                metadata=manager._metadata(version.metadata),
+                metadata=manager._check_fields(reason, version.created_by, version.metadata),
             )
             try:
                 manager._store.append(restored, encoded=encoded)
@@ -318,6 +393,7 @@ class ConfigVersionManager:
                 raise ValueError(
                     f"The target already holds {exc.actual_version} version(s)"
                 ) from None
+            manager._notify(VersionWritten(restored))
         return manager
 
     # Async twins, for async callers such as the seed's ConfigBot save tool --------
@@ -338,6 +414,9 @@ class ConfigVersionManager:
 
     async def amerge(self, *args: Any, **kwargs: Any) -> ConfigVersion:
         return await self._async(self.merge)(*args, **kwargs)
+
+    async def asave(self, *args: Any, **kwargs: Any) -> ConfigVersion:
+        return await self._async(self.save)(*args, **kwargs)
 
     async def aget_version(self, version: int) -> ConfigVersion | None:
         return await self._async(self.get_version)(version)
@@ -362,17 +441,13 @@ class ConfigVersionManager:
     # Internals -----------------------------------------------------------------
 
     def _async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-        # A store doing blocking I/O (the database) offers ``to_async``; the in-memory
+        # A store doing blocking I/O (the database) runs it in a thread; the in-memory
         # store does none, so its calls run inline.
-        to_async = getattr(self._store, "to_async", None)
-        if to_async is not None:
-            wrapped: Callable[P, Awaitable[R]] = to_async(func)
-            return wrapped
+        return self._store.to_async(func)
 
-        async def inline(*args: P.args, **kwargs: P.kwargs) -> R:
-            return func(*args, **kwargs)
-
-        return inline
+    def _notify(self, event: VersionWritten) -> None:
+        for listener in self.listeners:
+            listener(event)
 
     def _append_next(
         self,
@@ -393,16 +468,18 @@ class ConfigVersionManager:
                 # Only create() makes version 1; make sure the history really is empty.
                 actual = self._store.current_version()
                 if actual == 0:
-                    raise ValueError(
-                        "No configuration exists. Use create() to create the initial version."
-                    )
+                    raise NoConfigError()
                 if expected_version is not None:
                     raise self._conflict(expected_version, actual)
                 current = actual
             version = build(current)
             try:
-                self._store.append(
-                    version, encoded=encoded, copy_of=copy_of, content_hash=content_hash
+                written = self._store.append(
+                    version,
+                    encoded=encoded,
+                    copy_of=copy_of,
+                    content_hash=content_hash,
+                    unless_unchanged=True,
                 )
             except StoreConflict as conflict:
                 if expected_version is not None:
@@ -412,10 +489,25 @@ class ConfigVersionManager:
                     ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - _BACKOFF_AFTER))
                     time.sleep(random.uniform(0, ceiling))
                 continue
+            if not written:
+                return self._unchanged(current)
             logger.info("Created configuration version %d: %s", version.version, version.reason)
+            self._notify(VersionWritten(version, rollback_to=copy_of))
             return version
         raise RuntimeError(
             f"Gave up appending a version after {self.max_retries} conflicting attempts"
+        )
+
+    def _unchanged(self, number: int) -> UnchangedVersion:
+        found = self._require(number)
+        return UnchangedVersion(
+            version=found.version,
+            config=found.config,
+            timestamp=found.timestamp,
+            reason=found.reason,
+            previous_version=found.previous_version,
+            created_by=found.created_by,
+            metadata=found.metadata,
         )
 
     @staticmethod
@@ -438,7 +530,7 @@ class ConfigVersionManager:
         A store that does not keep key order (PostgreSQL's jsonb) may as well get the
         canonical text: then one encoding serves for storing and for hashing.
         """
-        if not getattr(self._store, "keeps_key_order", True):
+        if not self._store.keeps_key_order:
             try:
                 data, text = normalize_config(
                     config, max_bytes=self.max_config_bytes, copy=copy, canonical=True
@@ -462,16 +554,26 @@ class ConfigVersionManager:
         for validate in self.validators:
             validate(data)
 
-    @staticmethod
-    def _metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _check_fields(
+        self, reason: object, created_by: object, metadata: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Check the recorded fields every store keeps; the metadata's private copy."""
+        check_text("reason", reason, max_length=self.max_reason_length)
+        if created_by is not None:
+            check_text("created_by", created_by, max_length=MAX_CREATED_BY_LENGTH)
         if not metadata:
+            if metadata is not None and not isinstance(metadata, Mapping):
+                raise InvalidConfigError(
+                    "metadata must be a JSON object (a dict)", field="metadata"
+                )
             return {}
         if not isinstance(metadata, Mapping):
-            raise InvalidConfigError("metadata must be a JSON object (a dict)")
+            raise InvalidConfigError("metadata must be a JSON object (a dict)", field="metadata")
         try:
-            copied: dict[str, Any] = json.loads(json.dumps(metadata, allow_nan=False))
-        except (TypeError, ValueError) as exc:
-            raise InvalidConfigError(f"metadata is not valid JSON data: {exc}") from exc
+            copied, _ = normalize_config(metadata, max_bytes=self.max_config_bytes)
+        except InvalidConfigError as exc:
+            message = str(exc).replace("The config", "The metadata")
+            raise InvalidConfigError(message, exc.errors, field="metadata") from None
         return copied
 
     def _config_of(self, number: int) -> dict[str, Any]:
@@ -480,5 +582,5 @@ class ConfigVersionManager:
     def _require(self, number: int) -> ConfigVersion:
         version = self._store.get(number)
         if version is None:
-            raise ValueError(f"Version {number} not found")
+            raise VersionNotFoundError(number)
         return version

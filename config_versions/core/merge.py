@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from config_versions.core.diff import diff_configs, pointer, split_pointer
@@ -98,3 +99,22 @@ def _overlaps(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 def _copy(document: Mapping[str, Any]) -> dict[str, Any]:
     copied: dict[str, Any] = json.loads(json.dumps(document))
     return copied
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What saving ``ours``, edited from ``base_version``, would make; nothing written.
+
+    ``merged`` is the config the save would write (None when there are conflicts);
+    ``conflicts`` names every JSON Pointer both sides changed differently;
+    ``onto_version`` is the newest version the edits would land on.
+    """
+
+    base_version: int
+    onto_version: int
+    merged: dict[str, Any] | None
+    conflicts: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not self.conflicts

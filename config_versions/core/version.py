@@ -5,7 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+# The recorded fields of a version, in order: what stores keep and exports carry.
+VERSION_FIELDS = (
+    "version",
+    "config",
+    "timestamp",
+    "reason",
+    "previous_version",
+    "created_by",
+    "metadata",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -14,7 +25,13 @@ class ConfigVersion:
 
     Equality and hashing go by version number, as in the seed document, so versions
     of one history can be kept in sets and compared cheaply.
+
+    ``unchanged`` is true only on what a write that changed nothing returns (an update
+    or rollback to the config that is already current): the current version, and no
+    new one was written.
     """
+
+    unchanged: ClassVar[bool] = False
 
     version: int
     config: dict[str, Any]
@@ -56,6 +73,13 @@ class ConfigVersion:
         return hash(self.version)
 
 
+@dataclass(frozen=True, eq=False)
+class UnchangedVersion(ConfigVersion):
+    """The current version, returned by a write that found nothing to change."""
+
+    unchanged: ClassVar[bool] = True
+
+
 class CopiedConfigVersion(ConfigVersion):
     """A version whose config the store copied in place; it is read on first use.
 
@@ -63,22 +87,28 @@ class CopiedConfigVersion(ConfigVersion):
     without decoding it. Most callers (the admin, a bot comparing ETags) never look at
     the config of the version a rollback returns; one that does pays for one read then,
     like a deferred field of a Django model. The async twins load it before returning.
+
+    ``dataclasses.replace`` works (it passes ``config``, which loads it), and ``repr``
+    never loads: it shows ``config=<not loaded>`` until something reads it.
     """
 
-    _load: Callable[[], dict[str, Any]]
+    _load: Callable[[], dict[str, Any]] | None
     _loaded: dict[str, Any] | None
 
     def __init__(
         self,
-        load: Callable[[], dict[str, Any]],
+        load: Callable[[], dict[str, Any]] | None = None,
         *,
         version: int,
+        config: dict[str, Any] | None = None,
         timestamp: float | None = None,
         reason: str = "",
         previous_version: int | None = None,
         created_by: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        if load is None and config is None:
+            raise TypeError("CopiedConfigVersion needs a loader or a config")
         fields = {
             "version": version,
             "timestamp": time.time() if timestamp is None else timestamp,
@@ -87,7 +117,7 @@ class CopiedConfigVersion(ConfigVersion):
             "created_by": created_by,
             "metadata": {} if metadata is None else metadata,
             "_load": load,
-            "_loaded": None,
+            "_loaded": config,
         }
         for name, value in fields.items():
             object.__setattr__(self, name, value)
@@ -96,6 +126,16 @@ class CopiedConfigVersion(ConfigVersion):
     def config(self) -> dict[str, Any]:
         loaded = self._loaded
         if loaded is None:
+            assert self._load is not None
             loaded = self._load()
             object.__setattr__(self, "_loaded", loaded)
         return loaded
+
+    def __repr__(self) -> str:
+        config = "<not loaded>" if self._loaded is None else repr(self._loaded)
+        return (
+            f"{type(self).__name__}(version={self.version!r}, config={config}, "
+            f"timestamp={self.timestamp!r}, reason={self.reason!r}, "
+            f"previous_version={self.previous_version!r}, created_by={self.created_by!r}, "
+            f"metadata={self.metadata!r})"
+        )

@@ -272,7 +272,7 @@ def test_required_precondition_is_428_without_one(writer_api, history_bot):
     assert star.status_code == 428
     etag = writer_api.get(URL)["ETag"]
     assert writer_api.put(URL, {"config": {}}, format="json", HTTP_IF_MATCH=etag).status_code == 200
-    with_body = writer_api.put(URL, {"config": {}, "expected_version": 4}, format="json")
+    with_body = writer_api.put(URL, {"config": {"n": 1}, "expected_version": 4}, format="json")
     assert with_body.status_code == 200
     assert history_bot.versions.count() == 5
 

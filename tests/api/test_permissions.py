@@ -19,7 +19,7 @@ REQUESTS = [
     ("get", f"{URL}diff/", None, "view_botconfig", 200),
     ("post", "/api/configs/", {"name": "N", "slug": "new", "config": {}}, "add_botconfig", 201),
     ("put", URL, {"config": {"x": 1}}, "change_botconfig", 200),
-    ("post", f"{URL}rollback/", {"to_version": 1}, "rollback_botconfig", 201),
+    ("post", f"{URL}rollback/", {"to_version": 2}, "rollback_botconfig", 201),
 ]
 ALL = ["view_botconfig", "add_botconfig", "change_botconfig", "rollback_botconfig"]
 

@@ -138,8 +138,14 @@ def test_rollback_creates_a_version(writer_api, history_bot):
     assert body["created_by"] == "deploybot"
     assert body["config"]["llm"]["model"] == "claude-3-sonnet"
     assert response["Location"] == f"http://testserver{URL}versions/4/"
+    assert body.pop("version_created") is True
     assert writer_api.get(response["Location"]).json() == body
-    assert response["ETag"] == writer_api.get(response["Location"])["ETag"]
+    # The config's tag, usable as If-Match for the next write.
+    assert response["ETag"] == writer_api.get(URL)["ETag"]
+    follow_up = writer_api.put(
+        URL, {"config": {"n": 1}}, format="json", HTTP_IF_MATCH=response["ETag"]
+    )
+    assert follow_up.status_code == 200, follow_up.content
     version = history_bot.versions.get(version=4)
     assert (version.reason, version.created_by_user.username) == ("Claude again", "deploybot")
 
@@ -167,7 +173,7 @@ def test_rollback_preconditions(writer_api, history_bot):
     )
     assert stale.status_code == 412
     etag = writer_api.get(URL)["ETag"]
-    ok = writer_api.post(f"{URL}rollback/", {"to_version": 1}, format="json", HTTP_IF_MATCH=etag)
+    ok = writer_api.post(f"{URL}rollback/", {"to_version": 2}, format="json", HTTP_IF_MATCH=etag)
     assert ok.status_code == 201
     with override_settings(CONFIG_VERSIONS={"REQUIRE_PRECONDITION": True}):
         required = writer_api.post(f"{URL}rollback/", {"to_version": 1}, format="json")

@@ -309,9 +309,15 @@ class UnorderedStore(InMemoryStore):
         super().__init__()
         self.hashes: list[str | None] = []
 
-    def append(self, version, *, encoded, copy_of=None, content_hash=None):
+    def append(self, version, *, encoded, copy_of=None, content_hash=None, unless_unchanged=False):
         self.hashes.append(content_hash)
-        super().append(version, encoded=encoded, copy_of=copy_of, content_hash=content_hash)
+        return super().append(
+            version,
+            encoded=encoded,
+            copy_of=copy_of,
+            content_hash=content_hash,
+            unless_unchanged=unless_unchanged,
+        )
 
 
 def test_a_store_without_key_order_gets_the_canonical_text_and_its_hash():

@@ -8,9 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from config_versions.core.errors import InvalidConfigError
-from config_versions.core.manager import ConfigVersionManager
+from config_versions.managers import restore_history
 from config_versions.models import BotConfig
-from config_versions.store import DatabaseStore
 from config_versions.validation import check_schema
 
 
@@ -45,7 +44,7 @@ class Command(BaseCommand):
                 bot.save()
                 # History is imported as it was recorded: today's schema and validators
                 # judge new versions, not the past.
-                manager = ConfigVersionManager.from_dict(document, store=DatabaseStore(bot))
+                manager = restore_history(bot, document)
         except (ValueError, InvalidConfigError) as exc:
             raise CommandError(f"{file}: {exc}; nothing imported.") from None
         except ValidationError as exc:

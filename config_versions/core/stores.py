@@ -1,12 +1,21 @@
-"""Where versions live. A store reads and appends; it holds no versioning rules."""
+"""Where versions live: the store protocol, its defaults, and the in-memory store.
+
+A store reads and appends; it holds no versioning rules. The manager decides what
+to write; a store only makes each append atomic.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
-from config_versions.core.errors import StoreConflict
+from config_versions.core.errors import StoreConflict, VersionNotFoundError
+from config_versions.core.jsondata import content_hash as config_content_hash
 from config_versions.core.version import ConfigVersion
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @runtime_checkable
@@ -18,17 +27,27 @@ class VersionStore(Protocol):
     head (``version.version == current + 1``), otherwise it raises
     :class:`~config_versions.core.errors.StoreConflict` carrying the real head.
 
-    Two optional attributes tell the manager what a store can do:
+    Capabilities are declared as attributes (:class:`StoreBase` gives the defaults):
 
-    - ``keeps_key_order = False``: the backend does not keep the key order of JSON
+    - ``keeps_key_order``: False when the backend does not keep the key order of JSON
       objects (PostgreSQL's jsonb). The manager then encodes each config once, with
       sorted keys, and passes its hash to ``append``.
-    - ``copies_in_place = True``: ``append`` with ``copy_of`` and an empty ``encoded``
-      copies that version's config and content hash itself, and raises
-      ``ValueError("Version N not found")`` if there is none. A rollback with no
-      validator to run then never reads the config; the version it returns reads it
-      on first use.
+    - ``copies_in_place``: True when ``append`` with ``copy_of`` and an empty
+      ``encoded`` copies that version's config and content hash itself, raising
+      :class:`~config_versions.core.errors.VersionNotFoundError` if there is none. A
+      rollback with no validator to run then never reads the config; the version it
+      returns reads it on first use.
+    - ``to_async(func)``: how to run a blocking call from async code (the in-memory
+      store does no I/O and runs it inline).
     """
+
+    @property
+    def keeps_key_order(self) -> bool: ...
+
+    @property
+    def copies_in_place(self) -> bool: ...
+
+    def to_async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]: ...
 
     def current_version(self) -> int: ...
 
@@ -61,26 +80,43 @@ class VersionStore(Protocol):
         encoded: str,
         copy_of: int | None = None,
         content_hash: str | None = None,
-    ) -> None:
-        """Store ``version``; ``encoded`` is its config as JSON text.
+        unless_unchanged: bool = False,
+    ) -> bool:
+        """Store ``version``; ``encoded`` is its config as JSON text. True if written.
 
         ``copy_of`` says the config is identical to that stored version's, so a store
         may copy it in place instead of writing ``encoded``. ``content_hash``, when
         given, is the SHA-256 of the config's canonical JSON, already computed by the
-        manager.
+        manager. ``unless_unchanged``: write nothing and return False if the version
+        this one follows is still the newest and has the same content hash; this
+        check and the append are one atomic step.
         """
         ...
 
 
-class InMemoryStore:
+class StoreBase:
+    """Default capabilities; a custom store may subclass this and override them."""
+
+    keeps_key_order = True
+    copies_in_place = False
+
+    def to_async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+        async def inline(*args: P.args, **kwargs: P.kwargs) -> R:
+            return func(*args, **kwargs)
+
+        return inline
+
+
+class InMemoryStore(StoreBase):
     """The seed document's storage: a list in the process, gone when it exits."""
 
     copies_in_place = True  # a rollback reuses the stored text
 
     def __init__(self) -> None:
-        # Configs are kept as JSON text: decoding it hands every reader a
-        # private copy, faster than copy.deepcopy of the dict would.
-        self._rows: list[tuple[ConfigVersion, str]] = []
+        # Configs are kept as JSON text: decoding it hands every reader a private
+        # copy, faster than copy.deepcopy of the dict would. Each row also keeps its
+        # content hash, which tells an unchanged write apart.
+        self._rows: list[tuple[ConfigVersion, str, str]] = []
 
     def current_version(self) -> int:
         return len(self._rows)
@@ -124,7 +160,8 @@ class InMemoryStore:
         encoded: str,
         copy_of: int | None = None,
         content_hash: str | None = None,
-    ) -> None:
+        unless_unchanged: bool = False,
+    ) -> bool:
         if version.version != len(self._rows) + 1:
             raise StoreConflict(len(self._rows))
         meta = json.dumps(version.metadata)
@@ -139,13 +176,18 @@ class InMemoryStore:
         )
         if copy_of is not None and not encoded:
             if not 1 <= copy_of <= len(self._rows):
-                raise ValueError(f"Version {copy_of} not found")
-            encoded = self._rows[copy_of - 1][1]
-        self._rows.append((frozen, encoded))
+                raise VersionNotFoundError(copy_of)
+            _, encoded, content_hash = self._rows[copy_of - 1]
+        elif content_hash is None:
+            content_hash = config_content_hash(version.config)
+        if unless_unchanged and self._rows and self._rows[-1][2] == content_hash:
+            return False
+        self._rows.append((frozen, encoded, content_hash))
+        return True
 
     @staticmethod
-    def _thaw(row: tuple[ConfigVersion, str]) -> ConfigVersion:
-        head, encoded = row
+    def _thaw(row: tuple[ConfigVersion, str, str]) -> ConfigVersion:
+        head, encoded, _ = row
         config: dict[str, Any] = json.loads(encoded)
         return ConfigVersion(
             version=head.version,

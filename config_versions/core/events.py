@@ -1,0 +1,24 @@
+"""What the manager tells its listeners after each write.
+
+A listener is any callable taking a :class:`VersionWritten`. The Django layer
+registers one that sends its signals once the transaction commits; the core itself
+never knows about transactions or signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config_versions.core.version import ConfigVersion
+
+
+@dataclass(frozen=True)
+class VersionWritten:
+    """A new version was appended. ``rollback_to`` names the version it restored."""
+
+    version: ConfigVersion
+    rollback_to: int | None = None
+
+
+Listener = Callable[[VersionWritten], None]

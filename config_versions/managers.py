@@ -1,0 +1,90 @@
+"""Composition: the version manager for a BotConfig, the one place edges get it from.
+
+It binds the framework-free manager to the database store and gives it the site's
+rules (the config's JSON Schema, the site's validators, the limits from settings) and
+a listener that sends the signals once the write's transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from config_versions import conf, signals
+from config_versions.core.events import Listener, VersionWritten
+from config_versions.core.manager import ConfigVersionManager
+from config_versions.models import BotConfig
+from config_versions.storage import DatabaseStore
+from config_versions.validation import validators_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+def database_manager(
+    bot_config: BotConfig, *, user: AbstractBaseUser | AnonymousUser | None = None
+) -> ConfigVersionManager:
+    """The manager of ``bot_config``'s history; versions it writes record ``user``."""
+    store = DatabaseStore(bot_config, user=user)
+    return ConfigVersionManager(
+        store, listeners=[signal_sender(bot_config, store.using)], **manager_options(bot_config)
+    )
+
+
+def manager_options(bot_config: BotConfig) -> dict[str, Any]:
+    """The rules a config's versions obey: its schema, the site's validators, the limits.
+
+    ``ConfigVersionManager(**manager_options(bot)).validate(config)`` checks a config
+    for a BotConfig that is not saved yet.
+    """
+    return {"validators": validators_for(bot_config), **_limits()}
+
+
+def restore_history(bot_config: BotConfig, document: Mapping[str, Any]) -> ConfigVersionManager:
+    """Write an exported history into ``bot_config`` (empty), keeping every field.
+
+    The limits apply; the validators do not: recorded history is kept as it was.
+    """
+    store = DatabaseStore(bot_config)
+    return ConfigVersionManager.from_dict(
+        document, store=store, listeners=[signal_sender(bot_config, store.using)], **_limits()
+    )
+
+
+def signal_sender(bot_config: BotConfig, using: str) -> Listener:
+    """A listener sending ``version_created`` (and ``config_rolled_back``) on commit."""
+
+    def send(event: VersionWritten) -> None:
+        transaction.on_commit(
+            partial(
+                signals.version_created.send,
+                sender=BotConfig,
+                bot_config=bot_config,
+                version=event.version,
+            ),
+            using=using,
+        )
+        if event.rollback_to is not None:
+            transaction.on_commit(
+                partial(
+                    signals.config_rolled_back.send,
+                    sender=BotConfig,
+                    bot_config=bot_config,
+                    version=event.version,
+                    to_version=event.rollback_to,
+                ),
+                using=using,
+            )
+
+    return send
+
+
+def _limits() -> dict[str, Any]:
+    return {
+        "max_config_bytes": conf.get("MAX_CONFIG_BYTES"),
+        "max_depth": conf.get("MAX_DEPTH"),
+        "max_reason_length": conf.get("MAX_REASON_LENGTH"),
+    }
