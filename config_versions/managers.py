@@ -84,7 +84,7 @@ def signal_sender(bot_config: BotConfig, using: str) -> Listener:
 
 def _limits() -> dict[str, Any]:
     return {
-        "max_config_bytes": conf.get("MAX_CONFIG_BYTES"),
-        "max_depth": conf.get("MAX_DEPTH"),
-        "max_reason_length": conf.get("MAX_REASON_LENGTH"),
+        "max_config_bytes": conf.settings.MAX_CONFIG_BYTES,
+        "max_depth": conf.settings.MAX_DEPTH,
+        "max_reason_length": conf.settings.MAX_REASON_LENGTH,
     }

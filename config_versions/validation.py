@@ -61,7 +61,7 @@ def validators_for(bot_config: BotConfig) -> list[Validator]:
     schema = bot_config.schema
     if schema is not None and schema is not True and schema != {}:
         validators.append(partial(validate_against_schema, schema))
-    for path in conf.get("VALIDATORS"):
+    for path in conf.settings.VALIDATORS:
         site_validator = import_string(path)
         validators.append(partial(_call_site_validator, site_validator, bot_config))
     return validators

@@ -55,7 +55,7 @@ class BotConfigAPIView(GenericAPIView[Any]):
     lookup_field = "slug"
 
     def get_authenticators(self) -> list[BaseAuthentication]:
-        paths = conf.get("API_AUTHENTICATION_CLASSES")
+        paths = conf.settings.API_AUTHENTICATION_CLASSES
         if paths is None:
             # api_settings has already imported the dotted paths (the stubs say str).
             defaults = cast(
@@ -65,7 +65,7 @@ class BotConfigAPIView(GenericAPIView[Any]):
         return [import_string(path)() for path in paths]
 
     def get_permissions(self) -> list[BasePermission]:
-        return [import_string(path)() for path in conf.get("API_PERMISSION_CLASSES")]
+        return [import_string(path)() for path in conf.settings.API_PERMISSION_CLASSES]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -158,7 +158,7 @@ def if_match_version(request: Request, bot: BotConfig) -> int | None:
 
 def require_precondition(request: Request, expected_version: int | None) -> None:
     """428 when the site requires conditional writes and this one has no precondition."""
-    if not conf.get("REQUIRE_PRECONDITION") or expected_version is not None:
+    if not conf.settings.REQUIRE_PRECONDITION or expected_version is not None:
         return
     header = request.headers.get("If-Match")
     # "If-Match: *" only says the config exists; it protects no edit from being lost.

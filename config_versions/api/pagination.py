@@ -15,7 +15,7 @@ from config_versions.api.serializers import MAX_VERSION, PageQuerySerializer
 
 class ApiPagination(PageNumberPagination):
     def get_page_size(self, request: Request) -> int:
-        return int(conf.get("API_PAGE_SIZE"))
+        return conf.settings.API_PAGE_SIZE
 
     def get_page_number(self, request: Request, paginator: Paginator[Any]) -> Any:
         # Strictly what the schema says, an integer from 1 in ASCII digits: DRF would read

@@ -36,7 +36,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def max_body_bytes() -> int:
-    return int(conf.get("MAX_CONFIG_BYTES")) * BODY_SIZE_FACTOR + BODY_SIZE_SLACK
+    return conf.settings.MAX_CONFIG_BYTES * BODY_SIZE_FACTOR + BODY_SIZE_SLACK
 
 
 class ConfigJSONParser(BaseParser):
@@ -56,7 +56,7 @@ class ConfigJSONParser(BaseParser):
         if len(raw) > limit:
             raise RequestTooLarge(
                 f"The request body is larger than {limit} bytes; a config may hold at most "
-                f"{conf.get('MAX_CONFIG_BYTES')} bytes of compact JSON."
+                f"{conf.settings.MAX_CONFIG_BYTES} bytes of compact JSON."
             )
         encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         try:
@@ -70,7 +70,7 @@ class ConfigJSONParser(BaseParser):
         except RecursionError:
             raise ParseError(
                 "JSON parse error - the document is nested too deeply; "
-                f"configs may be nested at most {conf.get('MAX_DEPTH')} levels."
+                f"configs may be nested at most {conf.settings.MAX_DEPTH} levels."
             ) from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
