@@ -274,3 +274,26 @@ def test_values_from_reads_are_plain_versions(make):
     version = manager.get_version(1)
     assert isinstance(version, ConfigVersion)
     assert not version.unchanged
+
+
+def test_a_write_of_the_current_config_is_unchanged_even_if_todays_rules_refuse_it(make):
+    """Rules judge new versions; a write that changes nothing is not refused by them."""
+    manager = make()
+    manager.create({"n": 1})
+    manager.update({"n": 2})
+
+    def only_small(config: dict[str, Any]) -> None:
+        if config["n"] > 1:
+            raise ValueError("n must be at most 1")
+
+    manager.validators.append(only_small)
+    assert manager.update({"n": 2}).unchanged
+    assert manager.rollback(2).unchanged
+    with pytest.raises(ValueError, match="at most 1"):
+        manager.update({"n": 3})
+    with pytest.raises(VersionConflictError):
+        manager.update({"n": 2}, expected_version=1)
+    with pytest.raises(ValueError, match="at most 1"):
+        manager.validate({"n": 2})
+    assert manager.rollback(1).version == 3
+    assert _count(manager) == 3

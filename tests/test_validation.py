@@ -54,6 +54,7 @@ def test_schema_applies_on_create(db):
 
 def test_schema_applies_on_rollback(schema_bot):
     schema_bot.version_manager.update({"llm": {"temperature": 1.5}})
+    schema_bot.version_manager.update({"llm": {"temperature": 0.5}})
     schema_bot.schema = {
         **SCHEMA,
         "properties": {"llm": {"properties": {"temperature": {"maximum": 1}}}},
@@ -61,7 +62,7 @@ def test_schema_applies_on_rollback(schema_bot):
     schema_bot.save()
     with pytest.raises(ValidationError):
         schema_bot.version_manager.rollback(2)
-    assert schema_bot.version_manager.rollback(1).version == 3
+    assert schema_bot.version_manager.rollback(1).version == 4
 
 
 def test_invalid_schema_is_refused_by_clean(db):

@@ -28,7 +28,13 @@ from config_versions.core.errors import (
 )
 from config_versions.core.events import Listener, VersionWritten
 from config_versions.core.fields import check_text
-from config_versions.core.jsondata import inspect_json, json_depth, normalize_config, sha256_hex
+from config_versions.core.jsondata import (
+    content_hash,
+    inspect_json,
+    json_depth,
+    normalize_config,
+    sha256_hex,
+)
 from config_versions.core.merge import MergePreview, three_way_merge
 from config_versions.core.stores import InMemoryStore, VersionStore
 from config_versions.core.version import ConfigVersion, CopiedConfigVersion, UnchangedVersion
@@ -51,6 +57,14 @@ MAX_CREATED_BY_LENGTH = 255
 _BACKOFF_AFTER = 3
 _BACKOFF_BASE = 0.0005  # seconds
 _BACKOFF_CAP = 0.032
+
+
+class _AlreadyCurrent(Exception):
+    """A refused config turned out to be the current one: the write is a no-op."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(version)
+        self.version = version
 
 
 class ConfigVersionManager:
@@ -177,7 +191,12 @@ class ConfigVersionManager:
         expected_version: int | None = None,
     ) -> ConfigVersion:
         meta = self._check_fields(reason, created_by, metadata)
-        data, encoded, content = self._prepare_hashed(config)
+        try:
+            data, encoded, content = self._prepare_hashed(config, may_be_current=True)
+        except _AlreadyCurrent as same:
+            if expected_version is not None and expected_version != same.version:
+                raise self._conflict(expected_version, same.version) from None
+            return self._unchanged(same.version)
         return self._append_next(
             lambda current: ConfigVersion(
                 version=current + 1,
@@ -238,7 +257,14 @@ class ConfigVersionManager:
         if target is None:
             raise VersionNotFoundError(to_version)
         # Stores hand out fresh objects: the target's config needs checking, not copying.
-        data, encoded, content = self._prepare_hashed(target.config, copy=False)
+        try:
+            data, encoded, content = self._prepare_hashed(
+                target.config, copy=False, may_be_current=True
+            )
+        except _AlreadyCurrent as same:
+            if expected_version is not None and expected_version != same.version:
+                raise self._conflict(expected_version, same.version) from None
+            return self._unchanged(same.version)
         return self._append_next(
             lambda current: build(current, data),
             encoded=encoded,
@@ -523,12 +549,14 @@ class ConfigVersionManager:
         return data, encoded
 
     def _prepare_hashed(
-        self, config: object, *, copy: bool = True
+        self, config: object, *, copy: bool = True, may_be_current: bool = False
     ) -> tuple[dict[str, Any], str, str | None]:
         """The checked private copy, the text to store, and its content hash if known.
 
         A store that does not keep key order (PostgreSQL's jsonb) may as well get the
         canonical text: then one encoding serves for storing and for hashing.
+        ``may_be_current``: a validator's refusal of the current config raises
+        ``_AlreadyCurrent`` instead (the write will be a no-op).
         """
         if not self._store.keeps_key_order:
             try:
@@ -540,19 +568,29 @@ class ConfigVersionManager:
             else:
                 depth, plain_keys = inspect_json(config)
                 if plain_keys:
-                    self._check(data, depth)
+                    self._check(data, depth, may_be_current)
                     return data, text, sha256_hex(text)
         data, encoded = normalize_config(config, max_bytes=self.max_config_bytes, copy=copy)
-        self._check(data, json_depth(data))
+        self._check(data, json_depth(data), may_be_current)
         return data, encoded, None
 
-    def _check(self, data: dict[str, Any], depth: int) -> None:
+    def _check(self, data: dict[str, Any], depth: int, may_be_current: bool = False) -> None:
         if self.max_depth is not None and depth > self.max_depth:
             raise InvalidConfigError(
                 f"The config is nested deeper than the limit of {self.max_depth} levels."
             )
         for validate in self.validators:
-            validate(data)
+            try:
+                validate(data)
+            except Exception:
+                if not may_be_current:
+                    raise
+                # Today's rules judge new versions only: a write of the config that is
+                # already current writes nothing, so nothing is refused either.
+                latest = self._store.latest()
+                if latest is not None and content_hash(latest.config) == content_hash(data):
+                    raise _AlreadyCurrent(latest.version) from None
+                raise
 
     def _check_fields(
         self, reason: object, created_by: object, metadata: Mapping[str, Any] | None

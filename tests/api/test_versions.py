@@ -184,8 +184,11 @@ def test_rollback_preconditions(writer_api, history_bot):
 def test_rollback_refused_by_todays_schema(writer_api, history_bot):
     history_bot.schema = {"type": "object", "properties": {"name": {"type": "integer"}}}
     history_bot.save()
-    response = writer_api.post(f"{URL}rollback/", {"to_version": 1}, format="json")
+    response = writer_api.post(f"{URL}rollback/", {"to_version": 2}, format="json")
     assert response.status_code == 400
     [message] = response.json()["to_version"]
-    assert message.startswith("Version 1 fails today's validation: /name: 'SupportBot'")
+    assert message.startswith("Version 2 fails today's validation: /name: 'SupportBot'")
+    # Version 1's config is the current one: nothing to write, so nothing to refuse.
+    same = writer_api.post(f"{URL}rollback/", {"to_version": 1}, format="json")
+    assert (same.status_code, same.json()["version_created"]) == (200, False)
     assert history_bot.versions.count() == 3
