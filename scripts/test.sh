@@ -5,6 +5,10 @@
 # Environment:
 #   REQUIRE_ALL_DATABASES=1  fail (instead of skip) when PostgreSQL or MariaDB is down (CI)
 #   REQUIRE_BROWSER=1        fail (instead of skip) when Chromium is missing (CI)
+#   CHROMIUM                 the browser the browser tests launch (default /usr/bin/chromium)
+#   COVERAGE_GATE=0          report coverage but never fail on it (the gate, `fail_under`
+#                            in pyproject.toml, applies only when the whole suite ran on
+#                            SQLite, PostgreSQL and MariaDB; a partial run just reports)
 #   SKIP_LINT=1              tests only (used for the extra Python/Django combination)
 #   SKIP_BROWSER=1           leave out the browser tests (they ran in another pass)
 #   PG_URL / MYSQL_URL       where the servers are (defaults: this machine, CI's set-up)
@@ -14,11 +18,16 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 BIN="$VENV/bin"
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 MYSQL_URL=${MYSQL_URL:-mysql://root@127.0.0.1:3306/mysql}
 REPORTS=${REPORTS:-build/test-reports}
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
+# Each pytest run writes its own coverage data file here; they are combined at the end.
+export COVERAGE_FILE="$(cd "$REPORTS" && pwd)/.coverage"
 status=0
 notes=()
+ran=()        # the databases pytest ran on
+gate_off=()   # why the coverage gate does not apply to this run
 
 step() { printf '\n== %s\n' "$*"; }
 fail() { status=1; notes+=("FAILED: $*"); }
@@ -33,24 +42,34 @@ if [ "${SKIP_LINT:-0}" != 1 ]; then
     || fail "migrations are missing"
 fi
 
+# Coverage comes with the `test` extra; a venv from before it still runs the tests.
+measure=1
+if ! "$BIN/python" -c 'import coverage' 2>/dev/null; then
+  measure=0
+  if [ "${REQUIRE_ALL_DATABASES:-0}" = 1 ]; then fail "coverage is not installed in $VENV"; fi
+fi
+
 run_pytest() {  # name, DATABASE_URL, extra args...
-  local name=$1 url=$2; shift 2
+  local name=$1 url=$2 cov=(); shift 2
   step "pytest on $name"
+  [ $measure = 0 ] || cov=(-m coverage run --context="$name")
   # shellcheck disable=SC2086
-  DATABASE_URL="$url" "$BIN/python" -m pytest -q -p no:cacheprovider \
+  DATABASE_URL="$url" "$BIN/python" "${cov[@]}" -m pytest -q -p no:cacheprovider \
     --junitxml="$REPORTS/$name.xml" "$@" ${PYTEST_ARGS:-} || fail "tests on $name"
+  ran+=("$name")
 }
 
 # Browser tests need Chromium; where there is none they skip and say so (CI requires it).
 browser_args=()
 if [ "${SKIP_BROWSER:-0}" = 1 ]; then
   browser_args=(-m "not browser")
-elif [ -x /usr/bin/chromium ]; then :; elif [ "${REQUIRE_BROWSER:-0}" = 1 ]; then
-  fail "Chromium is not installed (/usr/bin/chromium): browser tests cannot run"
+elif [ -x "$CHROMIUM" ]; then :; elif [ "${REQUIRE_BROWSER:-0}" = 1 ]; then
+  fail "Chromium is not installed ($CHROMIUM): browser tests cannot run"
 else
-  notes+=("SKIPPED: browser tests (no /usr/bin/chromium; apt-get install chromium)")
+  notes+=("SKIPPED: browser tests (no $CHROMIUM; apt-get install chromium)")
   browser_args=(-m "not browser")
 fi
+[ ${#browser_args[@]} -eq 0 ] || gate_off+=("browser tests left out")
 run_pytest sqlite "" "${browser_args[@]}"
 
 probe() {  # prints nothing and fails when the server does not answer
@@ -80,7 +99,46 @@ for server in postgresql mariadb; do
   fi
 done
 
+step "coverage"
+# One figure for the SQLite, PostgreSQL and MariaDB runs together. The gate (fail_under in
+# pyproject.toml) is set for that figure, so it applies only when all three ran the whole suite.
+for name in sqlite postgresql mariadb; do
+  [[ " ${ran[*]} " == *" $name "* ]] || gate_off+=("no $name run")
+done
+[ -z "${PYTEST_ARGS:-}" ] || gate_off+=("PYTEST_ARGS selects part of the suite")
+[ "${COVERAGE_GATE:-1}" != 0 ] || gate_off+=("COVERAGE_GATE=0")
+coverage_line=""
+[ $measure = 1 ] || notes+=("SKIPPED: coverage (not installed in $VENV; make test installs it)")
+percent() { "$BIN/python" -m coverage report --fail-under=0 --format=total "$@"; }
+if [ $measure = 0 ]; then :
+elif "$BIN/python" -m coverage combine -q; then
+  "$BIN/python" -m coverage report --fail-under=0 >"$REPORTS/coverage.txt"
+  tail -n 1 "$REPORTS/coverage.txt"
+  total=$(percent)
+  gate=$("$BIN/python" -c 'import tomllib
+print(tomllib.load(open("pyproject.toml", "rb"))["tool"]["coverage"]["report"]["fail_under"])')
+  each=()
+  for name in "${ran[@]}"; do
+    each+=("$name $(percent --contexts="^$name\$")%")  # the lines that run covered
+  done
+  printf -v each_line '%s, ' "${each[@]}"
+  coverage_line="coverage: $total% of config_versions, lines and branches (${each_line%, })"
+  if [ ${#gate_off[@]} -gt 0 ]; then
+    printf -v why '%s, ' "${gate_off[@]}"
+    coverage_line+=", gate of $gate% not applied"
+    notes+=("SKIPPED: coverage gate of $gate% (${why%, }): the figure is not comparable")
+  elif "$BIN/python" -m coverage report >/dev/null; then
+    coverage_line+=", gate of $gate% met"
+  else
+    coverage_line+=", UNDER the gate of $gate%"
+    fail "coverage: $total% is under the gate of $gate% (fail_under in pyproject.toml)"
+  fi
+else
+  fail "coverage: no data to combine"
+fi
+
 step "summary"
 "$BIN/python" scripts/summarize_reports.py "$REPORTS" || status=1
+[ -z "$coverage_line" ] || echo "$coverage_line (per file: $REPORTS/coverage.txt)"
 for note in "${notes[@]}"; do echo "$note"; done
 exit $status
