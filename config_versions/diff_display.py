@@ -10,6 +10,10 @@ line diff (``difflib``) was measured at 4-15 s on two 1 MB configs; this takes a
 fraction of a second.
 
 No HTML here: rows carry plain text and the template escapes it.
+
+Long because (~490 lines, on purpose) the pretty printer, the layout walk
+and the row builder share the line spans and block tuples that make it fast; split,
+those private structures would become an interface.
 """
 
 from __future__ import annotations
@@ -84,6 +88,11 @@ class SideBySide:
     @property
     def identical(self) -> bool:
         return self.change_count == 0
+
+    @property
+    def number_digits(self) -> int:
+        """Digits of the longest line number, 3 at least: the width of the number columns."""
+        return max(len(str(max(self.left_line_count, self.right_line_count))), 3)
 
 
 # Pretty printing ------------------------------------------------------------------
@@ -370,13 +379,14 @@ def side_by_side(
     *,
     context: int = 3,
     expand: Collection[int] | Literal["all"] = (),
-    summary_limit: int = 200,
+    summary_limit: int | None = 200,
 ) -> SideBySide:
     """Rows for two configs and the ``changes`` the core found between them.
 
     Unchanged runs longer than ``2 * context`` lines are folded down to ``context``
     lines next to each change, except those whose first folded left line number is in
-    ``expand`` (or all of them with ``"all"``).
+    ``expand`` (or all of them with ``"all"``). The summary lists the first
+    ``summary_limit`` changes (all of them with None); ``change_count`` counts them all.
     """
     layout = _Layout(old, new, changes)
     left, right = layout.left, layout.right

@@ -1,20 +1,29 @@
-"""BotConfig and its immutable history, BotConfigVersion."""
+"""BotConfig and its immutable histories: BotConfigVersion, and BotConfigChange for its own
+fields."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config_versions.conf import settings as cv_settings
+from config_versions.core.errors import InvalidConfigError
+from config_versions.core.fields import check_text
 from config_versions.exceptions import ImmutableVersionError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     from config_versions.core.manager import ConfigVersionManager
+
+
+_Row = TypeVar("_Row", bound=models.Model)
 
 
 class BotConfigQuerySet(models.QuerySet["BotConfig"]):
@@ -27,6 +36,21 @@ class BotConfigQuerySet(models.QuerySet["BotConfig"]):
             last_changed_by=models.Subquery(head.values("created_by")[:1]),
             last_changed_at=models.Subquery(head.values("created_at")[:1]),
         )
+
+
+def check_description(value: object) -> None:
+    """Refuse a description over ``MAX_DESCRIPTION_LENGTH``, with a NUL or a lone surrogate.
+
+    ``BotConfig.clean()`` calls it, so the admin and any caller of ``full_clean()`` (the
+    API) give the same answer: a ``ValidationError`` on ``description``.
+    """
+    try:
+        check_text("description", value, max_length=cv_settings.MAX_DESCRIPTION_LENGTH)
+    except InvalidConfigError as exc:
+        message = str(exc)
+        raise ValidationError(
+            {"description": message[:1].upper() + message[1:]}, code="invalid"
+        ) from None
 
 
 class BotConfig(models.Model):
@@ -89,6 +113,7 @@ class BotConfig(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        check_description(self.description)
         if self.schema is not None:
             from config_versions.validation import check_schema
 
@@ -109,28 +134,56 @@ class BotConfig(models.Model):
         return factory(self, user=user)
 
 
-class BotConfigVersionQuerySet(models.QuerySet["BotConfigVersion"]):
-    def newest_first(self) -> BotConfigVersionQuerySet:
-        return self.order_by("-version")
+class ImmutableQuerySet(models.QuerySet[_Row]):
+    """Rows of a history: ``update()``, ``delete()`` and ``bulk_update()`` raise."""
+
+    refused_update: ClassVar[str]
+    refused_delete: ClassVar[str]
 
     def update(self, **kwargs: Any) -> NoReturn:
-        raise ImmutableVersionError("Config versions cannot be updated.")
+        raise ImmutableVersionError(self.refused_update)
 
     def delete(self) -> NoReturn:
-        raise ImmutableVersionError(
-            "Config versions cannot be deleted; delete the BotConfig to remove its history."
-        )
+        raise ImmutableVersionError(self.refused_delete)
 
     def bulk_update(
         self,
-        objs: Iterable[BotConfigVersion],
+        objs: Iterable[_Row],
         fields: Iterable[str],
         batch_size: int | None = None,
     ) -> NoReturn:
-        raise ImmutableVersionError("Config versions cannot be updated.")
+        raise ImmutableVersionError(self.refused_update)
 
 
-class BotConfigVersion(models.Model):
+class ImmutableRow(models.Model):
+    """A row of a history: saved once, never changed, never deleted on its own."""
+
+    refused_change: ClassVar[str]
+    refused_delete: ClassVar[str]
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableVersionError(self.refused_change)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableVersionError(self.refused_delete)
+
+
+class BotConfigVersionQuerySet(ImmutableQuerySet["BotConfigVersion"]):
+    refused_update = "Config versions cannot be updated."
+    refused_delete = (
+        "Config versions cannot be deleted; delete the BotConfig to remove its history."
+    )
+
+    def newest_first(self) -> BotConfigVersionQuerySet:
+        return self.order_by("-version")
+
+
+class BotConfigVersion(ImmutableRow):
     bot_config = models.ForeignKey(
         BotConfig,
         on_delete=models.CASCADE,
@@ -211,15 +264,8 @@ class BotConfigVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.bot_config} v{self.version}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableVersionError("Config versions cannot be changed once saved.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ImmutableVersionError(
-            "A single config version cannot be deleted; delete the BotConfig instead."
-        )
+    refused_change = "Config versions cannot be changed once saved."
+    refused_delete = "A single config version cannot be deleted; delete the BotConfig instead."
 
     @property
     def rollback_to(self) -> int | None:
@@ -229,3 +275,84 @@ class BotConfigVersion(models.Model):
     def validate_unique(self, exclude: Any = None) -> None:
         # Numbers are assigned by the store under its compare-and-set; nothing to check.
         return None
+
+
+class BotConfigChangeQuerySet(ImmutableQuerySet["BotConfigChange"]):
+    refused_update = "Recorded changes cannot be updated."
+    refused_delete = "Recorded changes cannot be deleted; delete the BotConfig to remove them."
+
+
+class BotConfigChange(ImmutableRow):
+    """A change of one of a config's own fields, with before and after, author and reason.
+
+    Name, slug, description and JSON Schema make no version; these rows are their
+    history, written by :func:`config_versions.changes.record_changes` in the same
+    transaction as the change itself. Like versions, they are never changed or deleted
+    one by one.
+    """
+
+    FIELDS = ("name", "slug", "description", "schema")
+
+    bot_config = models.ForeignKey(
+        BotConfig,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name=_("bot config"),
+        help_text=_("The config whose field changed."),
+    )
+    field = models.CharField(
+        _("field"),
+        max_length=20,
+        choices=[
+            ("name", _("name")),
+            ("slug", _("slug")),
+            ("description", _("description")),
+            ("schema", _("JSON Schema")),
+        ],
+        help_text=_("Which of the config's own fields changed."),
+    )
+    before = models.JSONField(
+        _("before"),
+        null=True,
+        blank=True,
+        help_text=_("The field's value before the change; empty for no value (no schema)."),
+    )
+    after = models.JSONField(
+        _("after"),
+        null=True,
+        blank=True,
+        help_text=_("The field's value after the change; empty for no value (no schema)."),
+    )
+    reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was changed."))
+    created_by = models.CharField(  # noqa: DJ001 - None ("unknown") and "" differ, as on versions
+        _("changed by"),
+        max_length=255,
+        null=True,
+        blank=True,
+        help_text=_("Who or what changed it, as a label (a username, 'configbot' ...)."),
+    )
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by user"),
+        help_text=_("The signed-in user who changed it, while that account exists."),
+    )
+    created_at = models.DateTimeField(
+        _("changed at"), default=timezone.now, help_text=_("When it was changed.")
+    )
+
+    objects = BotConfigChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bot config change")
+        verbose_name_plural = _("bot config changes")
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.bot_config}: {self.field} changed"
+
+    refused_change = "Recorded changes cannot be changed once saved."
+    refused_delete = "A recorded change cannot be deleted; delete the BotConfig instead."

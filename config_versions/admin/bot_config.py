@@ -2,28 +2,48 @@
 
 from __future__ import annotations
 
-from functools import partial
+from collections.abc import Callable
+from functools import partial, update_wrapper
+from io import BytesIO
 from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.conf import settings as django_settings
+from django.contrib import admin
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
+from django.template.response import TemplateResponse
+from django.urls import URLPattern
+from django.utils.functional import lazy
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from config_versions.admin.views import MODEL_FIELDS, VersionHistoryAdmin, model_field_labels
-from config_versions.core.errors import InvalidConfigError, VersionConflictError
-from config_versions.forms import BotConfigAdminForm, pretty_json
+from config_versions import conf
+from config_versions.admin import rollback as rollback_pages
+from config_versions.admin.saving import OneMessagePerSave, change_outcome
+from config_versions.admin.views import VersionHistoryAdmin, model_field_labels
+from config_versions.changes import record_changes
+from config_versions.editor_form import BotConfigAdminForm
+from config_versions.forms import pretty_json
 from config_versions.models import BotConfig, BotConfigQuerySet, BotConfigVersion
 
 # The model fields the form edits; the version fields are not model fields.
 
+# A browser posts the editor's text pretty-printed and URL-encoded: indentation, and
+# three bytes for each quote, colon and comma, six for each line end. Measured: about
+# twice the compact size for a config of prompts and intents, seven times for one of
+# small numbers in arrays. The change form reads that much, and the other fields.
+POST_SIZE_FACTOR = 8
+POST_SIZE_SLACK = 1024 * 1024
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
-class BotConfigAdmin(VersionHistoryAdmin):
+ViewFunc = Callable[..., HttpResponse]
+
+
+class BotConfigAdmin(OneMessagePerSave, VersionHistoryAdmin):
     form = BotConfigAdminForm
     change_form_template = "config_versions/admin/change_form.html"
     list_display = ["name", "slug", "version_link", "last_changed_at", "last_changed_by"]
@@ -61,6 +81,104 @@ class BotConfigAdmin(VersionHistoryAdmin):
     def last_changed_by(self, obj: BotConfig) -> str:
         return getattr(obj, "last_changed_by", None) or "—"
 
+    # Posting a large config ------------------------------------------------------------
+
+    def max_post_bytes(self) -> int:
+        """The largest add or change form body read, derived from ``MAX_CONFIG_BYTES``.
+
+        Django refuses a form body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (2.5 MB) with a
+        bare "Bad Request (400)", before any view runs; a config near the size limit
+        makes a body twice that. The add and change views of this admin read their body
+        themselves, up to this bound, for staff who may save a config: a config over
+        the limit then gets the form's own error, and only a body far beyond any
+        config is refused, unread. The rest of the site keeps Django's limit.
+        """
+        return conf.settings.MAX_CONFIG_BYTES * POST_SIZE_FACTOR + POST_SIZE_SLACK
+
+    def get_urls(self) -> list[URLPattern]:
+        urls = super().get_urls()
+        info = self.opts.app_label, self.opts.model_name
+        forms_views = {"{}_{}_add".format(*info), "{}_{}_change".format(*info)}
+        return [
+            URLPattern(url.pattern, self._reading_post(url.callback), url.default_args, url.name)
+            if url.name in forms_views
+            else url
+            for url in urls
+        ]
+
+    def _reading_post(self, view: ViewFunc) -> ViewFunc:
+        def read_then_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            limit = self._post_limit(request)
+            if limit is not None:
+                refused = self._read_post(request, limit)
+                if refused is not None:
+                    return refused
+            return view(request, *args, **kwargs)
+
+        update_wrapper(read_then_view, view)
+        # Django's CSRF middleware reads the POST under Django's limit before any view
+        # runs, so it must skip this one; ``view`` is the admin's own view, which the
+        # admin site wraps in csrf_protect: the token is checked there, on the body read
+        # here, before the form sees anything.
+        read_then_view.csrf_exempt = True  # type: ignore[attr-defined]
+        return read_then_view
+
+    def _post_limit(self, request: HttpRequest) -> int | None:
+        """The bound for this request's body, or None to leave it to Django."""
+        django_limit = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if (
+            request.method != "POST"
+            or request.content_type != FORM_CONTENT_TYPE
+            or django_limit is None  # the site reads bodies of any size
+            or hasattr(request, "_body")
+            or getattr(request, "_read_started", False)
+        ):
+            return None
+        # Only those who may save a config get the larger bound; anyone else is answered
+        # by the admin as usual, under Django's limit.
+        if not self.admin_site.has_permission(request) or not (
+            self.has_add_permission(request) or self.has_change_permission(request)
+        ):
+            return None
+        return max(self.max_post_bytes(), django_limit)
+
+    def _read_post(self, request: HttpRequest, limit: int) -> HttpResponse | None:
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:  # refused unread
+            return self._post_too_large(request, declared, limit)
+        try:
+            # One byte more than allowed: a body without (or understating) its length
+            # is caught too, and never read further.
+            body = request.read(limit + 1)
+        except OSError as exc:
+            raise UnreadablePostError(*exc.args) from exc
+        if len(body) > limit:
+            return self._post_too_large(request, len(body), limit)
+        # What ``request.body`` would hold: Django parses request.POST from it, and
+        # does not check its own limit again on a body already read.
+        request._body = body
+        request._stream = BytesIO(body)
+        return None
+
+    def _post_too_large(self, request: HttpRequest, size: int, limit: int) -> HttpResponse:
+        request.current_app = self.admin_site.name
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("This form is too large to save"),
+            "subtitle": None,
+            "opts": self.opts,
+            "size": size,
+            "limit": limit,
+            "max_config_bytes": conf.settings.MAX_CONFIG_BYTES,
+            "form_url": request.get_full_path(),
+        }
+        return TemplateResponse(
+            request, "config_versions/admin/post_too_large.html", context, status=413
+        )
+
     # The change form ------------------------------------------------------------------
 
     def _can_edit(self, request: HttpRequest, obj: BotConfig | None) -> bool:
@@ -79,11 +197,19 @@ class BotConfigAdmin(VersionHistoryAdmin):
                 (_("Validation"), {"fields": ["schema"]}),
             ]
         version_fields = ["config", "reason"] + ([] if obj is None else ["expected_version"])
+        own_fields = ["name", "slug", "description"] + ([] if obj is None else ["confirm_slug"])
         return [
-            (None, {"fields": ["name", "slug", "description"]}),
+            (None, {"fields": own_fields}),
             (
                 _("Configuration"),
-                {"fields": version_fields, "description": self._version_note(obj, editing=True)},
+                {
+                    "fields": version_fields,
+                    # Rendered with the page: after a conflict the form moves on to the
+                    # newest version, and the note names the one the editor holds.
+                    "description": lazy(
+                        partial(self._version_note, obj, editing=True), SafeString
+                    )(),
+                },
             ),
             (
                 _("Validation"),
@@ -160,7 +286,7 @@ class BotConfigAdmin(VersionHistoryAdmin):
             if label in labels
         ]
         saved = getattr(form, "saved_version", None)
-        if saved is not None:
+        if saved is not None and not saved.unchanged:
             fields.append(f"Config (version {saved.version})")
         return [{"changed": {"fields": fields}}] if fields else []
 
@@ -171,25 +297,31 @@ class BotConfigAdmin(VersionHistoryAdmin):
         if not change:
             obj.save()
             version = form.create_first_version(obj)
-            self.message_user(request, _("Saved version %(n)s.") % {"n": version.version})
+            self.announce(
+                request,
+                format_html(
+                    _("The {name} “{obj}” was added with version {n}."),
+                    name=self.opts.verbose_name,
+                    obj=format_html('<a href="{}">{}</a>', self._url("change", obj), obj),
+                    n=version.version,
+                ),
+            )
             return
-        # Only the edited columns: a full save would also write current_version as this
-        # request read it, undoing the head moved by a version saved meanwhile.
-        edited = [name for name in MODEL_FIELDS if name in form.changed_data]
-        if edited:
-            obj.save(update_fields=[*edited, "updated_at"])
-        if form.saved_version is not None:
-            self.message_user(
-                request,
-                _("Saved version %(n)s.") % {"n": form.saved_version.version},
-                messages.SUCCESS,
-            )
-        elif form.config_unchanged:
-            self.message_user(
-                request,
-                _("The config is unchanged, so no new version was created."),
-                messages.INFO,
-            )
+        # The version, if any, was written by the form; the edited name, slug,
+        # description and schema are saved here, each recorded with before and after,
+        # in the same transaction. Only those columns: a full save would also write
+        # current_version as this request read it.
+        recorded = record_changes(
+            obj,
+            form.edited_fields(),
+            reason=form.cleaned_data["reason"],
+            created_by=request.user.get_username() if request.user.is_authenticated else None,
+            user=request.user,
+        )
+        self.announce(
+            request,
+            *change_outcome(obj, form.saved_version, recorded, partial(self.diff_url, obj)),
+        )
 
     # Deleting ------------------------------------------------------------------------
 
@@ -238,42 +370,8 @@ class BotConfigAdmin(VersionHistoryAdmin):
         description=gettext_lazy("Roll back selected configs to their previous version"),
         permissions=["rollback"],
     )
-    def rollback_to_previous(self, request: HttpRequest, queryset: QuerySet[BotConfig]) -> None:
-        user = request.user
-        author = user.get_username() if user.is_authenticated else None
-        done: list[str] = []
-        for obj in queryset:
-            current = obj.current_version
-            if current < 2:
-                self.message_user(
-                    request,
-                    _("“%(obj)s” has no previous version to roll back to.") % {"obj": obj},
-                    messages.WARNING,
-                )
-                continue
-            try:
-                created = obj.get_version_manager(user=user).rollback(
-                    current - 1, created_by=author, expected_version=current
-                )
-            except VersionConflictError:
-                problem = _("it was saved again meanwhile")
-            except ValidationError as exc:
-                problem = "; ".join(exc.messages)
-            except InvalidConfigError as exc:
-                problem = str(exc)
-            else:
-                self.log_change(request, obj, f"Rolled back to version {current - 1}.")
-                done.append(
-                    _("“%(obj)s” to version %(to)s (now version %(new)s)")
-                    % {"obj": obj, "to": current - 1, "new": created.version}
-                )
-                continue
-            self.message_user(
-                request,
-                _("“%(obj)s” was not rolled back: %(problem)s.") % {"obj": obj, "problem": problem},
-                messages.ERROR,
-            )
-        if done:
-            self.message_user(
-                request, _("Rolled back %(list)s.") % {"list": "; ".join(done)}, messages.SUCCESS
-            )
+    def rollback_to_previous(
+        self, request: HttpRequest, queryset: QuerySet[BotConfig]
+    ) -> HttpResponse | None:
+        """A confirmation page listing what each config goes back to; its POST rolls back."""
+        return rollback_pages.rollback_selected(self, request, queryset)

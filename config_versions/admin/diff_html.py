@@ -11,9 +11,14 @@ from __future__ import annotations
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import ngettext
+from django.utils.translation import gettext, ngettext
 
-from config_versions.diff_display import Cell, Fold, SideBySide
+from config_versions.diff_display import Cell, Fold, SideBySide, SummaryItem
+
+# The summary lists this many changes openly; the rest, if more than a few, sit behind
+# a "Show N more changes" toggle (a <details>, so it works without JavaScript).
+SUMMARY_OPEN = 10
+SUMMARY_OPEN_MAX = 15
 
 _NO_CELL = '<td class="cv-num cv-empty"></td><td class="cv-code cv-empty"></td>'
 
@@ -51,3 +56,42 @@ def render_rows(display: SideBySide, expand_query: str) -> SafeString:
             parts.append(f"<tr{css}>{_cell('L', row.left)}{_cell('R', row.right)}</tr>")
     # Every value was escaped above.
     return mark_safe("\n".join(parts))
+
+
+def _summary_item(item: SummaryItem) -> str:
+    label = {"add": gettext("added"), "remove": gettext("removed")}.get(item.op, gettext("changed"))
+    path = f"<code>{escape(item.path)}</code>"
+    if item.anchor:
+        path = f'<a href="#{escape(item.anchor)}">{path}</a>'
+    parts = [f'<span class="cv-op">{escape(label)}</span>', path]
+    values = []
+    if item.op != "add":
+        values.append(f'<span class="cv-before">{escape(item.before)}</span>')
+    if item.op != "remove":
+        values.append(f'<span class="cv-after">{escape(item.after)}</span>')
+    parts.append(" &rarr; ".join(values))
+    return f'<li class="cv-op-{escape(item.op)}">{" ".join(parts)}</li>'
+
+
+def render_summary(items: list[SummaryItem]) -> SafeString:
+    """The list of changed paths: every item given is on the page, none clipped.
+
+    Past ``SUMMARY_OPEN_MAX`` items, the first ``SUMMARY_OPEN`` are listed and the
+    others wait behind a toggle that says how many they are.
+    """
+    shown = len(items) if len(items) <= SUMMARY_OPEN_MAX else SUMMARY_OPEN
+    html = ['<ul class="cv-summary-list">', *map(_summary_item, items[:shown]), "</ul>"]
+    rest = items[shown:]
+    if rest:
+        label = ngettext("Show %(n)s more change", "Show %(n)s more changes", len(rest)) % {
+            "n": len(rest)
+        }
+        html += [
+            '<details class="cv-summary-more">',
+            f"<summary>{escape(label)}</summary>",
+            '<ul class="cv-summary-list">',
+            *map(_summary_item, rest),
+            "</ul></details>",
+        ]
+    # Every value was escaped above.
+    return mark_safe("\n".join(html))

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config_versions import conf
 from config_versions.forms import pretty_json
 from config_versions.models import BotConfig, BotConfigVersion
 
@@ -27,7 +28,7 @@ class BotConfigVersionAdmin(_ModelAdmin):
     list_display = ["bot_config", "version", "created_at", "created_by", "short_reason", "marker"]
     list_display_links = ["version"]
     list_select_related = ["bot_config"]
-    list_filter = ["created_at"]
+    list_filter = ["bot_config", "created_at"]
     search_fields = ["bot_config__name", "bot_config__slug", "reason", "created_by"]
     date_hierarchy = "created_at"
     fields = (
@@ -55,6 +56,27 @@ class BotConfigVersionAdmin(_ModelAdmin):
             # The list never shows configs, which may weigh megabytes each.
             queryset = queryset.defer("config")
         return queryset
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The "History" button of a version: the version in its config's history.
+
+        A version is never edited, so Django's own history page of it, the admin log's
+        entries, would always be empty. The config's history lists every version: this
+        opens the page that holds this one, picked for comparison with the one before.
+        """
+        version = self.get_object(request, unquote(object_id))
+        if version is None or not self.has_view_or_change_permission(request, version):
+            return super().history_view(request, object_id, extra_context)
+        site = self.admin_site.name
+        config = version.bot_config
+        history = reverse(
+            f"{site}:config_versions_botconfig_history", args=[quote(config.pk)], current_app=site
+        )
+        page = (config.current_version - version.version) // conf.settings.ADMIN_HISTORY_PAGE_SIZE
+        query = f"?from={max(version.version - 1, 1)}&to={version.version}&p={page + 1}"
+        return HttpResponseRedirect(f"{history}{query}#cv-v{version.version}")
 
     # Versions are history: nobody adds, edits or deletes them here, superusers included.
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -1,7 +1,8 @@
 """The admin's history, diff and rollback views for BotConfig.
 
 Reading goes through the version manager and the display module; the one write,
-rollback, is a POST that calls ``manager.rollback``. No GET here writes anything.
+rollback, is a POST that calls ``manager.rollback`` (its GET is the confirmation page,
+see ``admin/rollback.py``). No GET here writes anything.
 """
 
 from __future__ import annotations
@@ -13,30 +14,25 @@ from urllib.parse import urlencode
 
 import django
 from django.contrib import admin, messages
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote, unquote
-from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import router, transaction
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import translation
-from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from config_versions import conf
-from config_versions.admin.diff_html import render_rows
+from config_versions.admin import rollback as rollback_pages
+from config_versions.admin.diff_html import render_rows, render_summary
+from config_versions.admin.field_changes import OtherChanges, other_change_row
 from config_versions.core.diff import diff_configs
-from config_versions.core.errors import InvalidConfigError, VersionConflictError
 from config_versions.core.version import ConfigVersion
 from config_versions.diff_display import side_by_side
-from config_versions.forms import DiffForm, RollbackForm
-from config_versions.models import BotConfig, BotConfigVersion
+from config_versions.forms import DiffForm
+from config_versions.models import BotConfig, BotConfigChange, BotConfigVersion
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[BotConfig]
@@ -44,9 +40,11 @@ else:
     _ModelAdmin = admin.ModelAdmin
 
 PAGE_VAR = "p"
-# A config's own fields: editing them makes no version, the admin log records it.
+# A config's own fields: editing them makes no version; config_versions.changes records it.
 MODEL_FIELDS = ("name", "slug", "description", "schema")
 OTHER_CHANGES_SHOWN = 10
+# Changes the diff page's summary lists, unless asked for all (``?changes=all``).
+SUMMARY_LISTED = 200
 
 
 def model_field_labels() -> list[str]:
@@ -73,6 +71,13 @@ class HistoryRow:
     is_current: bool
     changes_url: str
     rollback_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPagePick:
+    name: str  # "from" or "to"
+    version: int
+    page: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,7 @@ class VersionHistoryAdmin(_ModelAdmin):
             ),
             path(
                 "<path:object_id>/rollback/<int:version>/",
-                wrap(require_POST(self.rollback_view)),
+                wrap(self.rollback_view),
                 name="{}_{}_rollback".format(*info),
             ),
             *super().get_urls(),
@@ -193,6 +198,13 @@ class VersionHistoryAdmin(_ModelAdmin):
         )
         page = paginator.get_page(request.GET.get(PAGE_VAR))
         numbers = page.object_list
+        current = obj.current_version
+        # The two versions picked for comparison travel in the query string from page to
+        # page (the page links submit the compare form), so any two can be compared.
+        picks = {
+            "from": _version_param(request.GET.get("from"), current) or max(current - 1, 1),
+            "to": _version_param(request.GET.get("to"), current) or current,
+        }
         rows: list[HistoryRow] = []
         if obj.current_version:
             versions = (
@@ -213,35 +225,34 @@ class VersionHistoryAdmin(_ModelAdmin):
             page_var=PAGE_VAR,
             page_range=list(paginator.get_elided_page_range(page.number)),
             ellipsis=Paginator.ELLIPSIS,
-            default_from=rows[1].version if len(rows) > 1 else (rows[0].version if rows else 0),
-            default_to=rows[0].version if rows else 0,
+            default_from=picks["from"] if current else 0,
+            default_to=picks["to"],
+            # A pick on another page stays a checked radio of its group, shown above the
+            # table: choosing another version of that group on this page replaces it.
+            other_page_picks=[
+                OtherPagePick(name, number, (current - number) // paginator.per_page + 1)
+                for name, number in picks.items()
+                if current and number not in numbers
+            ],
             diff_base_url=self._url("diff", obj),
             other_changes=self._other_changes(obj),
             **(extra_context or {}),
         )
         return TemplateResponse(request, self.object_history_template, context)
 
-    def _other_changes(self, obj: BotConfig) -> list[LogEntry]:
-        """Recent edits of the config's own fields (name, slug, description, schema).
-
-        They make no version, so the version table cannot show them; the admin log
-        has them, as Django wrote them: change messages list the changed fields' labels
-        untranslated, in JSON.
-        """
-        mentions = Q()
-        for label in model_field_labels():
-            mentions |= Q(change_message__contains=f'"{label}"')
-        entries = (
-            LogEntry.objects.filter(
-                content_type=ContentType.objects.get_for_model(obj, for_concrete_model=False),
-                object_id=str(obj.pk),
-                action_flag=CHANGE,
-            )
-            .filter(mentions)
-            .select_related("user")
-            .order_by("-action_time")
+    def _other_changes(self, obj: BotConfig) -> OtherChanges:
+        """Recent recorded changes of the config's own fields (name, slug, description,
+        schema), newest first: they make no version, so the version table cannot show
+        them. One query, at most OTHER_CHANGES_SHOWN rows and whether there are more."""
+        recorded = list(
+            BotConfigChange.objects.filter(bot_config=obj)
+            .select_related("created_by_user")
+            .order_by("-created_at", "id")[: OTHER_CHANGES_SHOWN + 1]
         )
-        return list(entries[:OTHER_CHANGES_SHOWN])
+        return OtherChanges(
+            [other_change_row(change) for change in recorded[:OTHER_CHANGES_SHOWN]],
+            more=len(recorded) > OTHER_CHANGES_SHOWN,
+        )
 
     def _history_row(self, obj: BotConfig, version: BotConfigVersion) -> HistoryRow:
         number = version.version
@@ -280,6 +291,7 @@ class VersionHistoryAdmin(_ModelAdmin):
             context = self._context(request, obj, title, form=form, display=None)
             return TemplateResponse(request, self.diff_template, context, status=404)
         expand = _expanded(request.GET.getlist("expand"))
+        list_all = request.GET.get("changes") == "all"
         # The versions were read through the manager; the core's pure function diffs
         # them without reading both from the database a second time.
         changes = diff_configs(old.config, new.config)["changes"]
@@ -289,7 +301,9 @@ class VersionHistoryAdmin(_ModelAdmin):
             changes,
             context=conf.get("ADMIN_DIFF_CONTEXT"),
             expand=expand,
+            summary_limit=None if list_all else SUMMARY_LISTED,
         )
+        kept = {"from": a, "to": b, **_kept(expand)}
         context = self._context(
             request,
             obj,
@@ -299,8 +313,11 @@ class VersionHistoryAdmin(_ModelAdmin):
             old=old,
             new=new,
             rows_html=render_rows(
-                display, urlencode({"from": a, "to": b, **_kept(expand)}, doseq=True)
+                display, urlencode({**kept, **({"changes": "all"} if list_all else {})}, doseq=True)
             ),
+            summary_html=render_summary(display.summary),
+            unlisted_changes=display.change_count - len(display.summary),
+            all_changes_url=f"?{urlencode({**kept, 'changes': 'all'}, doseq=True)}#cv-summary",
             all_lines_url=self.diff_url(obj, a, b) + "&expand=all",
             folded_url=self.diff_url(obj, a, b),
             expanded_all=expand == "all",
@@ -308,7 +325,6 @@ class VersionHistoryAdmin(_ModelAdmin):
             newer_url=self.diff_url(obj, a + 1, b + 1) if max(a, b) < current else "",
             swap_url=self.diff_url(obj, b, a),
             versions=[self._version_info(obj, v) for v in (old, new)],
-            hidden_changes=display.change_count - len(display.summary),
             current_version=current,
         )
         return TemplateResponse(request, self.diff_template, context)
@@ -330,72 +346,16 @@ class VersionHistoryAdmin(_ModelAdmin):
     # Rollback ------------------------------------------------------------------------
 
     def rollback_view(self, request: HttpRequest, object_id: str, version: int) -> HttpResponse:
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            return self._missing(request, object_id)
-        if not self.has_rollback_permission(request, obj):
-            raise PermissionDenied
-        back = HttpResponseRedirect(self._url("history", obj))
-        form = RollbackForm(request.POST)
-        if not form.is_valid():
-            self.message_user(request, _("The rollback request was malformed."), messages.ERROR)
-            return back
-        if version == obj.current_version:
-            self.message_user(
-                request, _("Version %(n)s is already the current version.") % {"n": version}
-            )
-            return back
-        user = request.user
-        try:
-            with transaction.atomic(using=router.db_for_write(self.model)):
-                created = obj.get_version_manager(user=user).rollback(
-                    version,
-                    reason=form.cleaned_data["reason"] or None,
-                    created_by=user.get_username() if user.is_authenticated else None,
-                    expected_version=form.cleaned_data["expected_version"],
-                )
-                self.log_change(request, obj, f"Rolled back to version {version}.")
-        except VersionConflictError as exc:
-            seen, actual = exc.expected_version, exc.actual_version
-            note = _(
-                "Version %(actual)s was saved after this page showed version %(seen)s, so "
-                "nothing was rolled back. Review it and try again."
-            ) % {"actual": actual, "seen": seen}
-            if 1 <= seen < actual:
-                note = format_html(
-                    '{} <a href="{}">{}</a>',
-                    note,
-                    self.diff_url(obj, seen, actual),
-                    _("Compare version %(a)s with version %(b)s") % {"a": seen, "b": actual},
-                )
-            self.message_user(request, note, messages.WARNING)
-            return back
-        except ValidationError as exc:
-            problems = "; ".join(exc.messages)
-            self.message_user(
-                request,
-                _("Version %(n)s cannot become current again: %(problems)s")
-                % {"n": version, "problems": problems},
-                messages.ERROR,
-            )
-            return back
-        except ValueError as exc:  # not found, or no longer within the size/depth limits
-            text = str(exc)
-            if isinstance(exc, InvalidConfigError):
-                text = "; ".join(f"{p}: {m}" if p else m for p, m in exc.errors)
-            self.message_user(
-                request,
-                _("Nothing was rolled back: %(problem)s") % {"problem": text},
-                messages.ERROR,
-            )
-            return back
-        self.message_user(
+        """GET: the confirmation page (diff, reason); POST: the rollback (see admin.rollback)."""
+        expand = _expanded(request.GET.getlist("expand"))
+        return rollback_pages.rollback_view(
+            self,
             request,
-            _("Rolled back to version %(to)s: its config is now version %(new)s.")
-            % {"to": version, "new": created.version},
-            messages.SUCCESS,
+            object_id,
+            version,
+            expand=expand,
+            expand_query=urlencode(_kept(expand), doseq=True),
         )
-        return back
 
 
 def _kept(expand: frozenset[int] | Literal["all"]) -> dict[str, list[Any]]:
@@ -403,6 +363,14 @@ def _kept(expand: frozenset[int] | Literal["all"]) -> dict[str, list[Any]]:
     if not expand:
         return {}
     return {"expand": ["all"] if expand == "all" else sorted(expand)}
+
+
+def _version_param(value: str | None, current: int) -> int | None:
+    """A version number from the query string, if it names one of the config's versions."""
+    if value is None or not value.isascii() or not value.isdecimal() or len(value) > 9:
+        return None
+    number = int(value)
+    return number if 1 <= number <= current else None
 
 
 def _expanded(values: list[str]) -> frozenset[int] | Literal["all"]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config_versions.core.diff import diff_configs, pointer, split_pointer
+from config_versions.core.jsondata import canonical_json
 
 
 def three_way_merge(
@@ -33,7 +34,10 @@ def three_way_merge(
         overlapping = [s for s in their_changes if _overlaps(scope, s)]
         if not overlapping:
             to_apply.extend(changes)
-        elif overlapping != [scope] or their_changes[scope] != changes:
+        elif overlapping != [scope] or canonical_json(their_changes[scope]) != canonical_json(
+            changes
+        ):
+            # Canonical text compares as JSON does: false is not 0, 1 is not 1.0.
             conflicts.append(pointer(*scope))
         # else: both sides made exactly the same edit there; it is already in theirs.
     if conflicts:
@@ -118,3 +122,64 @@ class MergePreview:
     @property
     def clean(self) -> bool:
         return not self.conflicts
+
+
+def merge_preferring_ours(
+    base: Mapping[str, Any], ours: Mapping[str, Any], theirs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``theirs`` with the edits ``base -> ours`` applied; where both changed, ours win.
+
+    What an editor resolves a merge conflict from: the newest config (``theirs``) with
+    everything the editor changed since ``base`` on top, the editor's values taking the
+    places both sides changed. Where the merge found no conflict this is exactly
+    :func:`three_way_merge`'s result. A place is taken whole: if they replaced ``/a``
+    while ours edited ``/a/b``, the result has our ``/a``.
+    """
+    our_changes = _by_scope(base, diff_configs(base, ours)["changes"])
+    their_changes = _by_scope(base, diff_configs(base, theirs)["changes"])
+    to_apply: list[dict[str, Any]] = []
+    taken: set[tuple[str, ...]] = set()
+    for scope, changes in our_changes.items():
+        overlapping = [s for s in their_changes if _overlaps(scope, s)]
+        if not overlapping:
+            to_apply.extend(changes)
+        else:
+            taken.add(min([scope, *overlapping], key=len))
+    result = apply_changes(theirs, to_apply)
+    # Outermost first: a place inside one already taken needs nothing more.
+    for scope in sorted(taken, key=len):
+        if not any(scope[: len(outer)] == outer for outer in taken if len(outer) < len(scope)):
+            result = _take(result, ours, scope)
+    return result
+
+
+def value_at(document: Any, path: str) -> tuple[bool, Any]:
+    """``(True, value)`` at the JSON Pointer ``path`` in ``document``, else ``(False, None)``."""
+    node = document
+    for token in split_pointer(path):
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdecimal() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False, None
+    return True, node
+
+
+def _take(
+    result: dict[str, Any], ours: Mapping[str, Any], scope: tuple[str, ...]
+) -> dict[str, Any]:
+    """``result`` with the place ``scope`` (dict keys only) as it is in ``ours``."""
+    found, value = value_at(ours, pointer(*scope))
+    if not scope:
+        return _copy(ours)
+    parent: Any = result
+    for token in scope[:-1]:
+        # Every outer place is unchanged by them (else it would be the one taken), so
+        # it is still an object here.
+        parent = parent[token]
+    if found:
+        parent[scope[-1]] = json.loads(json.dumps(value))
+    else:
+        parent.pop(scope[-1], None)
+    return result

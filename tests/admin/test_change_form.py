@@ -52,7 +52,8 @@ def test_crlf_text_from_a_browser_is_not_a_change(su_client, bot_with_history):
         change_data(bot_with_history, current.replace("\n", "\r\n")),
         follow=True,
     )
-    assert "The config is unchanged, so no new version was created." in messages_of(response)
+    # Said once: not also Django's "was changed successfully".
+    assert messages_of(response) == ["Nothing changed, so nothing was saved."]
     assert version_numbers(bot_with_history) == [1, 2]
 
 
@@ -62,7 +63,9 @@ def test_name_only_edit_saves_the_name_and_no_version(su_client, bot_with_histor
     )
     data["name"] = "Renamed bot"
     response = su_client.post(url("change", bot_with_history.pk), data, follow=True)
-    assert "The config is unchanged, so no new version was created." in messages_of(response)
+    assert messages_of(response) == [
+        "Saved the new Name. The config is unchanged, so no new version was created."
+    ]
     bot_with_history.refresh_from_db()
     assert bot_with_history.name == "Renamed bot"
     assert version_numbers(bot_with_history) == [1, 2]
@@ -186,7 +189,9 @@ def test_reason_is_required(su_client, bot_with_history):
     response = su_client.post(
         url("change", bot_with_history.pk), change_data(bot_with_history, '{"a": 1}', reason="")
     )
-    assert form_errors(response)["reason"] == ["This field is required."]
+    assert form_errors(response)["reason"] == [
+        "This field is required when something changes: the history keeps why."
+    ]
     assert version_numbers(bot_with_history) == [1, 2]
 
 
@@ -206,16 +211,16 @@ def load_form(client, bot) -> dict:
     )
 
 
-def test_concurrent_edit_of_the_same_place_is_refused_and_links_the_diff(
-    client_as, bot_with_history
-):
+def test_concurrent_edit_of_the_same_place_is_refused_then_resolved(client_as, bot_with_history):
     first, second = client_as("editor"), client_as("rollbacker")
     mine, theirs = load_form(first, bot_with_history), load_form(second, bot_with_history)
     config = json.loads(mine["config"])
     config["llm"]["model"] = "gpt-4o"
     mine["config"] = json.dumps(config)
     assert first.post(url("change", bot_with_history.pk), mine).status_code == 302
+    config = json.loads(theirs["config"])
     config["llm"]["model"] = "claude-3-opus"
+    config["greeting"] = "Hello!"
     theirs["config"] = json.dumps(config)
     response = second.post(url("change", bot_with_history.pk), theirs)
 
@@ -223,18 +228,33 @@ def test_concurrent_edit_of_the_same_place_is_refused_and_links_the_diff(
     assert list(errors) == ["__all__"]
     page = text(response)
     assert "Version 3 was saved by editor after you opened this form at version 2" in page
-    assert "Both of you changed /llm/model." in page
+    assert "Both of you changed /llm/model:" in page
+    assert '/llm/model : yours "claude-3-opus", version 3 has "gpt-4o"' in page
     diff_link = url("diff", bot_with_history.pk) + "?from=2&amp;to=3"
     assert f'href="{diff_link}"' in response.content.decode()
-    # Nothing was overwritten, and the second editor keeps their text and base version.
+    # Nothing was overwritten.
     assert version_numbers(bot_with_history) == [1, 2, 3]
     assert bot_with_history.version_manager.current_config["llm"]["model"] == "gpt-4o"
+    # The form now edits version 3, everywhere: the editor holds version 3 with the
+    # second editor's edits (theirs winning at /llm/model), the hidden field and the
+    # note name version 3.
     form = response.context["adminform"].form
-    assert json.loads(form["config"].value())["llm"]["model"] == "claude-3-opus"
-    assert form["expected_version"].value() == "2"
+    resolved = json.loads(form["config"].value())
+    assert resolved["llm"]["model"] == "claude-3-opus"
+    assert resolved["greeting"] == "Hello!"
+    assert form["expected_version"].value() == "3"
+    assert 'name="expected_version" value="3"' in response.content.decode()
+    assert "You are editing version 3." in page
+
+    # Saving what is offered succeeds, as a plain update of version 3.
+    again = dict(theirs, config=form["config"].value(), expected_version="3")
+    response = second.post(url("change", bot_with_history.pk), again, follow=True)
+    assert messages_of(response) == ["Saved version 4."]
+    assert bot_with_history.version_manager.current_config == resolved
+    assert bot_with_history.version_manager.get_version(4).metadata == {}
 
 
-def test_concurrent_edits_of_different_places_are_offered_merged(client_as, bot_with_history):
+def test_concurrent_edits_of_different_places_are_merged_by_the_save(client_as, bot_with_history):
     first, second = client_as("editor"), client_as("rollbacker")
     mine, theirs = load_form(first, bot_with_history), load_form(second, bot_with_history)
     config = json.loads(mine["config"])
@@ -245,22 +265,19 @@ def test_concurrent_edits_of_different_places_are_offered_merged(client_as, bot_
     config["greeting"] = "Hello!"
     theirs["config"] = json.dumps(config)
 
-    response = second.post(url("change", bot_with_history.pk), theirs)
-    assert "nothing was saved" in text(response)
-    assert "The editor now holds your edits applied on top of version 3" in text(response)
-    assert version_numbers(bot_with_history) == [1, 2, 3]
-    form = response.context["adminform"].form
-    merged = json.loads(form["config"].value())
-    assert merged["llm"]["model"] == "gpt-4o"
-    assert merged["greeting"] == "Hello!"
-    assert form["expected_version"].value() == "3"
-
-    # Saving what is offered keeps both edits.
-    again = dict(theirs, config=form["config"].value(), expected_version="3")
-    assert second.post(url("change", bot_with_history.pk), again).status_code == 302
-    final = bot_with_history.version_manager.current_config
-    assert final["llm"]["model"] == "gpt-4o"
-    assert final["greeting"] == "Hello!"
+    response = second.post(url("change", bot_with_history.pk), theirs, follow=True)
+    (message,) = messages_of(response)
+    assert message.startswith(
+        "Saved version 4: your edits were merged onto version 3, saved by editor meanwhile."
+    )
+    diff_link = url("diff", bot_with_history.pk) + "?from=3&amp;to=4"
+    assert f'href="{diff_link}"' in message
+    assert version_numbers(bot_with_history) == [1, 2, 3, 4]
+    final = bot_with_history.version_manager.get_version(4)
+    assert final.config["llm"]["model"] == "gpt-4o"
+    assert final.config["greeting"] == "Hello!"
+    assert final.metadata == {"merged_from": 2, "merged_onto": 3}
+    assert final.created_by == "rollbacker"
 
 
 def test_stale_form_with_untouched_config_keeps_the_newer_version(su_client, bot_with_history):
@@ -268,7 +285,9 @@ def test_stale_form_with_untouched_config_keeps_the_newer_version(su_client, bot
     bot_with_history.version_manager.update({"other": "edit"}, reason="meanwhile")
     stale["name"] = "Renamed"
     response = su_client.post(url("change", bot_with_history.pk), stale, follow=True)
-    assert "The config is unchanged, so no new version was created." in messages_of(response)
+    assert messages_of(response) == [
+        "Saved the new Name. The config is unchanged, so no new version was created."
+    ]
     bot_with_history.refresh_from_db()
     assert bot_with_history.name == "Renamed"
     assert bot_with_history.current_version == 3  # not put back to 2 by saving the row
@@ -288,8 +307,12 @@ def test_add_form_creates_the_config_and_version_one(su_client, superuser):
         },
         follow=True,
     )
-    assert "Saved version 1." in messages_of(response)
     bot = BotConfig.objects.get(slug="sales-bot")
+    # One message, not also Django's "was added successfully".
+    assert messages_of(response) == [
+        f'The bot config “<a href="{url("change", bot.pk)}">Sales bot</a>” was added with '
+        "version 1."
+    ]
     assert bot.current_version == 1
     first = bot.version_manager.get_version(1)
     assert (first.config, first.reason, first.created_by) == (

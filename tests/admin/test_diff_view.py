@@ -117,11 +117,13 @@ def test_single_version_and_no_version(su_client, bot):
 
 def test_rollback_buttons_for_the_versions_shown(su_client, bot_with_history):
     bot_with_history.version_manager.update({"v": 3})
+    # The buttons lead to the rollback's confirmation page (a GET), which posts.
     html = su_client.get(url("diff", bot_with_history.pk) + "?from=1&to=2").content.decode()
-    actions = re.findall(r'<form method="post" action="([^"]+)" class="cv-rollback">', html)
-    assert actions == [url("rollback", bot_with_history.pk, n) for n in (1, 2)]
+    links = re.findall(r'<a href="([^"]+)" class="button cv-rollback-button">', html)
+    assert links == [url("rollback", bot_with_history.pk, n) for n in (1, 2)]
+    assert '<form method="post"' not in html
     html = su_client.get(url("diff", bot_with_history.pk)).content.decode()
-    assert re.findall(r'action="([^"]+)" class="cv-rollback"', html) == [
+    assert re.findall(r'<a href="([^"]+)" class="button cv-rollback-button">', html) == [
         url("rollback", bot_with_history.pk, 2)
     ]
 

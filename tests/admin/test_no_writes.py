@@ -29,6 +29,8 @@ def pages(bot) -> list[str]:
         url("diff", bot.pk),
         url("diff", bot.pk) + "?from=1&to=3&expand=all",
         url("diff", bot.pk) + "?from=x",
+        url("rollback", bot.pk, 1),  # the confirmation page: rolling back is its POST
+        url("rollback", bot.pk, 2) + "?expand=all",
         url("delete", bot.pk),
         reverse("admin:config_versions_botconfigversion_changelist"),
         reverse("admin:config_versions_botconfigversion_change", args=[first.pk]),

@@ -82,17 +82,32 @@ CASES = [
         expect=matrix(rollbacker=WRITE, superuser=WRITE),
     ),
     Case(
+        # The confirmation page: it writes nothing, and needs the permission too.
         "rollback by GET",
         "get",
         lambda b: url("rollback", b.pk, 1),
-        expect=matrix(staff=405, viewer=405, editor=405, rollbacker=405, superuser=405),
+        expect=matrix(rollbacker=200, superuser=200),
     ),
     Case(
         "rollback action",
         "post",
         lambda b: url("changelist"),
         lambda b: {"action": "rollback_to_previous", "_selected_action": [b.pk], "index": "0"},
-        # Without the permission the action is not offered, so the post changes nothing.
+        # Without the permission the action is not offered, so the post changes nothing;
+        # with it, the post shows the confirmation page, which writes nothing either.
+        expect=matrix(viewer=200, editor=200, rollbacker=200, superuser=200),
+    ),
+    Case(
+        "rollback action confirmed",
+        "post",
+        lambda b: url("changelist"),
+        lambda b: {
+            "action": "rollback_to_previous",
+            "_selected_action": [b.pk],
+            "post": "yes",
+            f"cv_expected_{b.pk}": "2",
+            "reason": "confirmed",
+        },
         expect=matrix(viewer=200, editor=200, rollbacker=WRITE, superuser=WRITE),
     ),
     Case("delete form", "get", lambda b: url("delete", b.pk), expect=matrix(superuser=200)),

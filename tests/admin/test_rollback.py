@@ -1,6 +1,9 @@
-"""Rollback: POST only, CSRF-protected, one click, a message naming the new version."""
+"""Rollback: a confirmation page (GET), then a CSRF-protected POST, a message naming the
+new version. The changelist action confirms first too."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -34,9 +37,12 @@ def test_a_reason_can_be_given(su_client, bot_with_history):
     assert bot_with_history.version_manager.get_version(3).reason == "GPT-4 answered better"
 
 
-def test_get_is_refused(su_client, bot_with_history):
-    assert su_client.get(url("rollback", bot_with_history.pk, 1)).status_code == 405
+def test_get_asks_first_and_writes_nothing(su_client, bot_with_history):
+    response = su_client.get(url("rollback", bot_with_history.pk, 1))
+    assert response.status_code == 200
     assert version_numbers(bot_with_history) == [1, 2]
+    assert response.context["expected_version"] == 2
+    assert response.context["form"]["reason"].value() == "Rollback to version 1"
 
 
 def test_csrf_token_is_required(bot_with_history):
@@ -66,7 +72,9 @@ def test_stale_page_does_not_undo_a_newer_save(su_client, bot_with_history):
 
 def test_rolling_back_to_the_current_version_writes_nothing(su_client, bot_with_history):
     response = su_client.post(url("rollback", bot_with_history.pk, 2), follow=True)
-    assert messages_of(response) == ["Version 2 is already the current version."]
+    assert messages_of(response) == [
+        "Version 2 is already the current version, so nothing was rolled back."
+    ]
     assert version_numbers(bot_with_history) == [1, 2]
 
 
@@ -110,15 +118,31 @@ def changelist_action(client, *bots):
     )
 
 
+def confirmation_data(page, **extra) -> dict:
+    """What the action's confirmation page posts: its form's inputs."""
+    html = page.content.decode()
+    form = re.search(r'<form method="post" novalidate>.*?</form>', html, re.S).group()
+    data: dict = {}
+    for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form):
+        data.setdefault(name, []).append(value)
+    data["reason"] = ""
+    data.update(extra)
+    return data
+
+
 def test_action_rolls_selected_configs_back_to_their_previous_version(su_client, bot_with_history):
     other = BotConfig.objects.create(name="Other", slug="other")
     other.version_manager.create({"only": 1})
-    response = changelist_action(su_client, bot_with_history, other)
-    assert messages_of(response) == [
-        "“Other” has no previous version to roll back to.",
-        "Rolled back “Support bot” to version 1 (now version 3).",
-    ]
+    # First the confirmation: nothing written yet.
+    page = changelist_action(su_client, bot_with_history, other)
+    assert version_numbers(bot_with_history) == [1, 2]
+    plans = {p.obj.slug: (p.current, p.target, p.to_do) for p in page.context["plans"]}
+    assert plans == {"support-bot": (2, 1, True), "other": (1, None, False)}
+    # Then the confirming POST, as the page sends it (only the configs with work to do).
+    response = su_client.post(url("changelist"), confirmation_data(page), follow=True)
+    assert messages_of(response) == ["Rolled back “Support bot” to version 1 (now version 3)."]
     assert bot_with_history.version_manager.get_version(3).metadata["rollback_to"] == 1
+    assert bot_with_history.version_manager.get_version(3).reason == "Rollback to version 1"
     assert version_numbers(other) == [1]
 
 

@@ -77,8 +77,12 @@ def test_edit_compare_and_roll_back(signed_in, bot):
     assert page.evaluate("location.hash") == f"#cv-R{line}"
     assert page.locator(f"#cv-R{line}").is_visible()
 
-    # One click rolls back to v1 and lands on the history with the new version.
+    # The rollback button asks first (the diff back to v1, a reason); confirming rolls
+    # back and lands on the history with the new version.
     page.click("text=Roll back to version 1")
+    page.wait_for_url(re.compile(r"/rollback/1/$"))
+    assert page.input_value("#id_reason") == "Rollback to version 1"
+    page.click("#cv-rollback-form input[type=submit]")
     page.wait_for_url(re.compile(r"/history/$"))
     assert "Rolled back to version 1: its config is now version 3." in page.inner_text(
         ".messagelist"
@@ -105,7 +109,7 @@ def test_second_editor_gets_the_conflict_and_a_link_to_the_diff(signed_in, bot):
     bob.click("input[name=_save]")
     error = bob.locator(".errorlist.nonfield").inner_text()
     assert "Version 2 was saved by alice after you opened this form at version 1" in error
-    assert "Both of you changed /llm/temperature." in error
+    assert "Both of you changed /llm/temperature:" in error
     bot.refresh_from_db()
     assert bot.current_version == 2
     assert bot.version_manager.current_config["llm"]["temperature"] == 0.2

@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config_versions import ConfigVersionManager, MergeConflictError, VersionConflictError
-from config_versions.core.merge import apply_changes, three_way_merge
+from config_versions.core.diff import diff_configs
+from config_versions.core.jsondata import canonical_json
+from config_versions.core.merge import (
+    apply_changes,
+    merge_preferring_ours,
+    three_way_merge,
+    value_at,
+)
 
 BASE = {
     "llm": {"provider": "openai", "model": "gpt-4", "temperature": 0.2},
@@ -139,3 +146,88 @@ def test_manager_merge_errors():
     m = ConfigVersionManager()
     with pytest.raises(ValueError, match="Version 1 not found"):
         m.merge({"a": 1}, base_version=1)
+
+
+# Resolving a conflict: the newest config with the editor's values winning ---------------
+
+
+def test_preferring_ours_takes_our_value_where_both_changed():
+    ours = _edit(llm__model="gpt-4o", llm__temperature=0.9)
+    theirs = _edit(llm__model="claude-3-sonnet", memory__max_messages=20)
+    resolved = merge_preferring_ours(BASE, ours, theirs)
+    assert resolved["llm"] == {"provider": "openai", "model": "gpt-4o", "temperature": 0.9}
+    # Their edit elsewhere stays.
+    assert resolved["memory"]["max_messages"] == 20
+    # Saved from their version, the resolution conflicts with nothing.
+    assert three_way_merge(theirs, resolved, theirs) == (resolved, [])
+
+
+def test_preferring_ours_is_the_plain_merge_without_conflicts():
+    ours, theirs = _edit(llm__temperature=0.7), _edit(memory__max_messages=20)
+    assert merge_preferring_ours(BASE, ours, theirs) == three_way_merge(BASE, ours, theirs)[0]
+
+
+def test_preferring_ours_takes_a_list_whole():
+    ours = json.loads(json.dumps(BASE))
+    ours["tools"].insert(0, {"name": "browser"})
+    theirs = json.loads(json.dumps(BASE))
+    theirs["tools"][1]["name"] = "calc"
+    assert merge_preferring_ours(BASE, ours, theirs)["tools"] == ours["tools"]
+
+
+def test_preferring_ours_keeps_our_removal_and_restores_what_they_removed_under_our_edit():
+    ours = json.loads(json.dumps(BASE))
+    del ours["llm"]["model"]
+    theirs = _edit(llm__model="claude")
+    assert "model" not in merge_preferring_ours(BASE, ours, theirs)["llm"]
+    # They removed /memory, we edited /memory/type: ours wins, /memory is back as ours.
+    theirs = json.loads(json.dumps(BASE))
+    del theirs["memory"]
+    ours = _edit(memory__type="summary")
+    assert merge_preferring_ours(BASE, ours, theirs)["memory"] == ours["memory"]
+
+
+def test_preferring_ours_does_not_change_its_inputs():
+    ours, theirs = _edit(llm__model="a"), _edit(llm__model="b")
+    copies = json.dumps([BASE, ours, theirs])
+    resolved = merge_preferring_ours(BASE, ours, theirs)
+    resolved["llm"]["model"] = "changed"
+    assert json.dumps([BASE, ours, theirs]) == copies
+
+
+def test_value_at():
+    assert value_at(BASE, "/llm/model") == (True, "gpt-4")
+    assert value_at(BASE, "/tools/1/name") == (True, "calculator")
+    assert value_at(BASE, "/tools/7") == (False, None)
+    assert value_at(BASE, "/llm/model/x") == (False, None)
+    assert value_at(BASE, "") == (True, BASE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=sections, ours=sections, theirs=sections)
+def test_preferring_ours_keeps_every_edit_of_ours_and_theirs_elsewhere(base, ours, theirs):
+    resolved = merge_preferring_ours(base, ours, theirs)
+    merged, conflicts = three_way_merge(base, ours, theirs)
+    if not conflicts:
+        assert canonical_json(resolved) == canonical_json(merged)
+    # Every place ours changed holds our value.
+    for change in diff_configs(base, ours)["changes"]:
+        assert value_at(resolved, change["path"]) == value_at(ours, change["path"])
+    # Their changes to places ours left alone (outside any list ours touched) are kept.
+    ours_paths = [c["path"] for c in diff_configs(base, ours)["changes"]]
+    for change in diff_configs(base, theirs)["changes"]:
+        top = "/" + change["path"].split("/")[1]
+        if not any(p == top or p.startswith(top + "/") for p in ours_paths):
+            assert value_at(resolved, change["path"]) == value_at(theirs, change["path"])
+
+
+def test_three_way_merge_tells_false_from_zero():
+    # Python's == calls False and 0 (or 1 and 1.0) the same edit; JSON does not.
+    assert three_way_merge({"a": 1}, {"a": False}, {"a": 0})[1] == ["/a"]
+    assert three_way_merge({"a": 2}, {"a": 1}, {"a": 1.0})[1] == ["/a"]
+    assert three_way_merge({"a": 2}, {"a": 1}, {"a": 1}) == ({"a": 1}, [])
+
+
+def test_preferring_ours_tells_false_from_zero():
+    resolved = merge_preferring_ours({"a": 1}, {"a": False}, {"a": 0})
+    assert resolved["a"] is False
