@@ -12,7 +12,7 @@ W001 SQLite in DEFERRED transaction mode.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.apps import AppConfig, apps
@@ -49,6 +49,15 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Which keys, what a valid value is, how the error names it, and its id.
+_VALUE_RULES: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str, str], ...] = (
+    (POSITIVE_INTS, lambda v: _is_int(v) and v >= 1, "a positive integer", "E002"),
+    # Truthiness would read "no" or "False" as True.
+    (BOOLS, lambda v: isinstance(v, bool), "True or False", "E006"),
+    (NON_NEGATIVE_INTS, lambda v: _is_int(v) and v >= 0, "an integer of 0 or more", "E007"),
+)
+
+
 @register(TAG)
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     value = getattr(settings, "CONFIG_VERSIONS", None)
@@ -72,34 +81,16 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="config_versions.E001",
             )
         )
-    for name in POSITIVE_INTS:
-        value = conf.get(name)
-        if not _is_int(value) or value < 1:
-            errors.append(
-                Error(
-                    f"CONFIG_VERSIONS['{name}'] must be a positive integer, not {value!r}.",
-                    id="config_versions.E002",
+    for names, valid, kind, code in _VALUE_RULES:
+        for name in names:
+            value = conf.get(name)
+            if not valid(value):
+                errors.append(
+                    Error(
+                        f"CONFIG_VERSIONS['{name}'] must be {kind}, not {value!r}.",
+                        id=f"config_versions.{code}",
+                    )
                 )
-            )
-    for name in BOOLS:
-        value = conf.get(name)
-        if not isinstance(value, bool):
-            # Truthiness would read "no" or "False" as True.
-            errors.append(
-                Error(
-                    f"CONFIG_VERSIONS['{name}'] must be True or False, not {value!r}.",
-                    id="config_versions.E006",
-                )
-            )
-    for name in NON_NEGATIVE_INTS:
-        value = conf.get(name)
-        if not _is_int(value) or value < 0:
-            errors.append(
-                Error(
-                    f"CONFIG_VERSIONS['{name}'] must be an integer of 0 or more, not {value!r}.",
-                    id="config_versions.E007",
-                )
-            )
     for name in PATH_LISTS:
         errors.extend(_path_list_errors(name, conf.get(name)))
     return errors

@@ -12,6 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from config_versions import conf, signals
 from config_versions.core.events import Listener, VersionWritten
@@ -58,23 +59,17 @@ def signal_sender(bot_config: BotConfig, using: str) -> Listener:
     """A listener sending ``version_created`` (and ``config_rolled_back``) on commit."""
 
     def send(event: VersionWritten) -> None:
-        transaction.on_commit(
-            partial(
-                signals.version_created.send,
-                sender=BotConfig,
-                bot_config=bot_config,
-                version=event.version,
-            ),
-            using=using,
-        )
+        sends: list[tuple[Signal, dict[str, Any]]] = [(signals.version_created, {})]
         if event.rollback_to is not None:
+            sends.append((signals.config_rolled_back, {"to_version": event.rollback_to}))
+        for signal, extra in sends:
             transaction.on_commit(
                 partial(
-                    signals.config_rolled_back.send,
+                    signal.send,
                     sender=BotConfig,
                     bot_config=bot_config,
                     version=event.version,
-                    to_version=event.rollback_to,
+                    **extra,
                 ),
                 using=using,
             )

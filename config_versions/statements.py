@@ -15,7 +15,7 @@ from django.db import connections
 from config_versions.core.version import VERSION_FIELDS
 from config_versions.models import BotConfigVersion
 
-CHAINED_FIELDS = (*VERSION_FIELDS, "chain_hash")
+CHAINED_FIELDS = (*VERSION_FIELDS, "chain_hash", "content_hash")
 # The columns an append writes, in the order of _insert_sql's parameters.
 _INSERT_COLUMNS = (
     "bot_config_id",
@@ -59,7 +59,7 @@ def insert_statement(
     A rollback copies the stored config inside the database: no decoding, no
     re-encoding and no megabytes over the wire. ``chain_in_sql`` also copies the content
     hash and computes the chain hash from it (see ``DatabaseStore._append_copy``), and
-    returns the chain hash.
+    returns the chain and content hashes.
 
     ``unless`` adds the manager's no-op rule to the same statement, so that checking
     and appending are one atomic step: no row is written when the previous version is
@@ -90,7 +90,7 @@ def insert_statement(
         placeholders["content_hash"] = f"src.{qn('content_hash')}"
         text = f"%s || src.{qn('content_hash')} || %s"
         placeholders["chain_hash"] = SQL_SHA256[connection.vendor].format(text)
-        returning = f" RETURNING {qn('chain_hash')}"
+        returning = f" RETURNING {qn('chain_hash')}, {qn('content_hash')}"
     select = ", ".join(placeholders.values())
     condition = f" AND {_changed_condition(table, qn, f'src.{content}')}" if unless else ""
     return (

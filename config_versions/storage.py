@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -51,6 +51,14 @@ R = TypeVar("R")
 _LOCK_RETRIES = 5
 
 
+class _Head(NamedTuple):
+    """What an append needs of the version it follows."""
+
+    version: int
+    chain_hash: str
+    content_hash: str | None  # None: not known (a copy whose hash the database made)
+
+
 class DatabaseStore(StoreBase):
     """The history of one BotConfig, read and appended with a query or two each."""
 
@@ -72,8 +80,8 @@ class DatabaseStore(StoreBase):
         # jsonb stores objects with its own key order; the JSON text of other backends
         # keeps the writer's.
         self.keeps_key_order = connections[self.using].vendor != "postgresql"
-        # (version, chain_hash) of the newest version this object has seen.
-        self._head: tuple[int, str] | None = None
+        # The newest version this object has seen.
+        self._head: _Head | None = None
 
     # Reading -------------------------------------------------------------------
 
@@ -87,13 +95,13 @@ class DatabaseStore(StoreBase):
         return head[0] if head else 0
 
     def last_known_version(self) -> int | None:
-        return self._head[0] if self._head else None
+        return self._head.version if self._head else None
 
     def latest(self) -> ConfigVersion | None:
         rows = self._select(CHAINED_FIELDS, "ORDER BY {version} DESC LIMIT 1", db=self.using)
         if not rows:
             return None
-        self._remember(rows[0][0], rows[0][-1])
+        self._remember(rows[0][0], rows[0][-2], rows[0][-1])
         return version_from_row(rows[0])
 
     def latest_config(self) -> dict[str, Any] | None:
@@ -176,22 +184,27 @@ class DatabaseStore(StoreBase):
             created_by=version.created_by,
             metadata=version.metadata,
         )
+        content: str | None
         if copy_of is not None and content_hash is None and not encoded:
-            link = self._append_copy(version, copy_of, before, after, unless=unless)
+            link, content = self._append_copy(version, copy_of, before, after, unless=unless)
         else:
             # Hash the canonical (sorted) form: key order is presentation, not content,
             # and PostgreSQL's jsonb does not keep it. The manager may bring the hash.
             content = content_hash or config_content_hash(version.config)
             link = sha256_hex(before + content + after)
             sql, params = self._insert_sql(
-                version, encoded, (content, link), copy_of, unless=unless
+                version,
+                encoded,
+                (content, link),
+                copy_of,
+                unless=unless and not self._differs_from_head(content),
             )
             if self._execute_insert(version.version, sql, params) is None:
                 self._require_source(copy_of)
                 link = None  # nothing changed
         if link is None:
             return False
-        self._remember(version.version, link)
+        self._remember(version.version, link, content)
         # What the trigger just did to the row, so callers need not read it back.
         self.bot_config.current_version = version.version
         self.bot_config.updated_at = _created_at(version.timestamp)
@@ -199,12 +212,13 @@ class DatabaseStore(StoreBase):
 
     def _append_copy(
         self, version: ConfigVersion, copy_of: int, before: str, after: str, *, unless: bool
-    ) -> str | None:
+    ) -> tuple[str | None, str | None]:
         """A copy the manager never read: config and content hash are copied in place.
 
         Where the database can hash (PostgreSQL, SQLite through the function Django
         registers), it also finishes the chain hash from the copied content hash: one
-        statement in all. Elsewhere the content hash is read first. None: unchanged.
+        statement in all. Elsewhere the content hash is read first. Returns the chain
+        and content hashes written, (None, None) when nothing changed.
         """
         if not _is_version_number(copy_of):
             raise VersionNotFoundError(copy_of)
@@ -216,16 +230,17 @@ class DatabaseStore(StoreBase):
             row = self._execute_insert(version.version, sql, params, returning=True)
             if row is None:
                 self._require_source(copy_of)
-                return None  # nothing changed
-            return str(row[0])
+                return None, None  # nothing changed
+            return str(row[0]), str(row[1])
         content = self.content_hash(copy_of)
         if content is None:
             raise VersionNotFoundError(copy_of)
         link = sha256_hex(before + content + after)
+        unless = unless and not self._differs_from_head(content)
         sql, params = self._insert_sql(version, "", (content, link), copy_of, unless=unless)
         if self._execute_insert(version.version, sql, params) is None:
-            return None  # the source exists (its hash was just read): nothing changed
-        return link
+            return None, None  # the source exists (its hash was just read): nothing changed
+        return link, content
 
     def _require_source(self, copy_of: int | None) -> None:
         """After an INSERT that wrote no row: the copied version is missing, or nothing
@@ -236,23 +251,34 @@ class DatabaseStore(StoreBase):
     def _previous_chain(self, number: int) -> str:
         if number == 1:
             return GENESIS
-        if self._head is None or self._head[0] != number - 1:
+        if self._head is None or self._head.version != number - 1:
             self._head = None
             head = self._read_head()
-            if head is None or head[0] != number - 1:
-                raise StoreConflict(head[0] if head else 0)
+            if head is None or head.version != number - 1:
+                raise StoreConflict(head.version if head else 0)
         assert self._head is not None
-        return self._head[1]
+        return self._head.chain_hash
 
-    def _read_head(self, *, locking: bool = False) -> tuple[int, str] | None:
+    def _differs_from_head(self, content: str) -> bool:
+        """Whether ``content`` surely differs from the head an append is about to follow.
+
+        Versions never change, so a head known by number is known by content: an append
+        whose content differs from it needs no check in SQL. If the head moved on, the
+        plain INSERT collides on the number and the manager tries again from the new
+        head. Unknown content (None) or the same content: the statement checks.
+        """
+        head = self._head
+        return head is not None and head.content_hash not in (None, content)
+
+    def _read_head(self, *, locking: bool = False) -> _Head | None:
         tail = "ORDER BY {version} DESC LIMIT 1" + (" FOR UPDATE" if locking else "")
-        rows = self._select(("version", "chain_hash"), tail, db=self.using)
-        self._head = (rows[0][0], rows[0][1]) if rows else None
+        rows = self._select(("version", "chain_hash", "content_hash"), tail, db=self.using)
+        self._head = _Head(*rows[0]) if rows else None
         return self._head
 
-    def _remember(self, number: int, link: str) -> None:
-        if self._head is None or number >= self._head[0]:
-            self._head = (number, link)
+    def _remember(self, number: int, link: str, content: str | None) -> None:
+        if self._head is None or number >= self._head.version:
+            self._head = _Head(number, link, content)
 
     def _insert_sql(
         self,

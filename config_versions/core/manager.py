@@ -37,7 +37,12 @@ from config_versions.core.jsondata import (
 )
 from config_versions.core.merge import MergePreview, three_way_merge
 from config_versions.core.stores import InMemoryStore, VersionStore
-from config_versions.core.version import ConfigVersion, CopiedConfigVersion, UnchangedVersion
+from config_versions.core.version import (
+    VERSION_FIELDS,
+    ConfigVersion,
+    CopiedConfigVersion,
+    UnchangedVersion,
+)
 
 logger = logging.getLogger("config_versions")
 
@@ -526,15 +531,7 @@ class ConfigVersionManager:
 
     def _unchanged(self, number: int) -> UnchangedVersion:
         found = self._require(number)
-        return UnchangedVersion(
-            version=found.version,
-            config=found.config,
-            timestamp=found.timestamp,
-            reason=found.reason,
-            previous_version=found.previous_version,
-            created_by=found.created_by,
-            metadata=found.metadata,
-        )
+        return UnchangedVersion(**{name: getattr(found, name) for name in VERSION_FIELDS})
 
     @staticmethod
     def _conflict(expected: int, actual: int) -> VersionConflictError:
