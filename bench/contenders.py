@@ -77,7 +77,8 @@ class Contender:
     def newest(self, obj: Any, count: int) -> list[Row]:
         raise NotImplementedError
 
-    def rollback_to_first(self, obj: Any) -> None:
+    def rollback_to(self, obj: Any, number: int) -> None:
+        """Make version ``number``'s config current again, as a new version."""
         raise NotImplementedError
 
     def count(self, obj: Any) -> int:
@@ -121,8 +122,8 @@ class ConfigVersions(Contender):
             for v in obj.bot.version_manager.get_history(limit=count)
         ]
 
-    def rollback_to_first(self, obj: Bot) -> None:
-        obj.manager.rollback(1, created_by=self.user.username)
+    def rollback_to(self, obj: Bot, number: int) -> None:
+        obj.manager.rollback(number, created_by=self.user.username)
 
     def count(self, obj: Bot) -> int:
         return len(obj.bot.version_manager)
@@ -208,15 +209,14 @@ class Reversion(Contender):
             for v in versions
         ]
 
-    def rollback_to_first(self, obj: ReversionBot) -> None:
-        # The documented revert: load the oldest Version and save it back, inside a
-        # revision so that the rollback is itself recorded.
-        first = Version.objects.get_for_object(obj).order_by("pk").first()
-        assert first is not None
+    def rollback_to(self, obj: ReversionBot, number: int) -> None:
+        # The documented revert: load the Version and save it back, inside a revision
+        # so that the rollback is itself recorded.
+        target = Version.objects.get_for_object(obj).order_by("pk")[number - 1]
         with reversion.create_revision():
-            first.revert()
+            target.revert()
             reversion.set_user(self.user)
-            reversion.set_comment("Rollback to version 1")
+            reversion.set_comment(f"Rollback to version {number}")
 
     def count(self, obj: ReversionBot) -> int:
         return int(Version.objects.get_for_object(obj).count())
@@ -280,11 +280,11 @@ class SimpleHistory(Contender):
             for h in obj.history.all()[:count]  # type: ignore[attr-defined]
         ]
 
-    def rollback_to_first(self, obj: HistoryBot) -> None:
+    def rollback_to(self, obj: HistoryBot, number: int) -> None:
         # The documented revert (what its admin's "Revert" does): save the record's instance.
-        first = obj.history.earliest()  # type: ignore[attr-defined]
-        instance = first.instance
-        instance._change_reason = "Rollback to version 1"
+        history = obj.history.order_by("history_date", "history_id")  # type: ignore[attr-defined]
+        instance = history[number - 1].instance
+        instance._change_reason = f"Rollback to version {number}"
         instance._history_user = self.user
         instance.save()
 
@@ -409,24 +409,24 @@ class Floor(Contender):
             rows = cursor.fetchall()
         return [_floor_row(*row) for row in rows]
 
-    def rollback_to_first(self, obj: FloorHead) -> None:
+    def rollback_to(self, obj: FloorHead, target: int) -> None:
         number = obj.version + 1
         chain = hashlib.sha256(f"{obj.chain}{number}".encode()).hexdigest()
         now, created_at = self._stamp()
-        metadata = json.dumps({"rollback_from": obj.version, "rollback_to": 1})
+        metadata = json.dumps({"rollback_from": obj.version, "rollback_to": target})
         params = [
             obj.bot_id,
             number,
             now,
             created_at,
-            "Rollback to version 1",
+            f"Rollback to version {target}",
             obj.version,
             self.user.username,
             self.user.pk,
             metadata,
             chain,
             obj.bot_id,
-            1,
+            target,
         ]
         with connection.cursor() as cursor:
             cursor.execute(self.copy_sql, params)

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             "update": lambda i: contender.update(obj, bench.small[i % 10], "Profiled"),
             "read": lambda _i: contender.read_current(obj),
             "page": lambda _i: contender.newest(obj, 50),
-            "rollback": lambda _i: contender.rollback_to_first(obj),
+            "rollback": lambda i: contender.rollback_to(obj, 1 + i % 2),
         }
         run = operations[args.operation]
         run(0)  # warm

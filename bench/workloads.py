@@ -9,6 +9,7 @@ workload reports the median of its samples and, from a separate untimed pass und
 from __future__ import annotations
 
 import gc
+import itertools
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -209,7 +210,8 @@ class Bench:
         for contender in self.contenders:
             obj = self.after_updates[contender.key]
             result.queries[contender.key] = _queries_per_op(
-                lambda i, c=contender, o=obj: c.update(o, self.small[i % 3], "Counted update"),
+                # small[0] is the current config after W1: an update to it writes nothing.
+                lambda i, c=contender, o=obj: c.update(o, self.small[1 + i % 3], "Counted update"),
                 plan.query_ops,
             )
             # Leave the object at a known head for W2: one more update with small[0].
@@ -292,10 +294,10 @@ class Bench:
         small_versions = plan.updates + 2 + plan.query_ops
         self._rollback(
             "W4",
-            f"W4 roll back to version 1, {self.small_size / 1000:.1f} KB config, "
+            f"W4 roll back to versions 2 and 1 in turn, {self.small_size / 1000:.1f} KB config, "
             f"{small_versions:,} versions",
             dict(self.after_updates),
-            self.small[0],
+            (self.small[0], self.small[1]),
             plan.rollback_batch,
         )
         self.log(f"  W4 building {plan.large_history:,}-version histories of the large config")
@@ -304,10 +306,13 @@ class Bench:
             objects[contender.key] = self.build(contender, plan.large_history, self.large)
         self._rollback(
             "W4-large",
-            f"W4 roll back to version 1, {self.large_size / 1000:.0f} KB config, "
-            f"{plan.large_history:,} versions",
+            f"W4 roll back to versions 2 and 1 in turn, {self.large_size / 1000:.0f} KB "
+            f"config, {plan.large_history:,} versions",
             objects,
-            config_at(1, plan.large_history, self.large),
+            (
+                config_at(1, plan.large_history, self.large),
+                config_at(2, plan.large_history, self.large),
+            ),
             plan.large_rollback_batch,
         )
 
@@ -316,29 +321,37 @@ class Bench:
         key: str,
         title: str,
         objects: dict[str, Any],
-        first: dict[str, Any],
+        targets: tuple[dict[str, Any], dict[str, Any]],
         batch: int,
     ) -> None:
+        """Rollbacks to version 2, then 1, then 2 ...: each one restores a config other
+        than the current one (a rollback to the current config writes nothing)."""
         plan = self.plan
         result = Measured(title, "ms per rollback")
+        turns = {key: itertools.cycle((2, 1)) for key in objects}
+
+        def roll(contender: Contender, obj: Any) -> None:
+            contender.rollback_to(obj, next(turns[contender.key]))
+
         # One untimed round first: the first rollbacks of a fresh history also warm the
         # server's caches, and a sample of them measured that instead.
         for contender in self.contenders:
-            contender.rollback_to_first(objects[contender.key])
+            roll(contender, objects[contender.key])
         for rep in range(plan.rollback_reps):
             for contender in _rotated(self.contenders, rep):
                 obj = objects[contender.key]
 
                 def run(contender: Contender = contender, obj: Any = obj) -> None:
                     for _ in range(batch):
-                        contender.rollback_to_first(obj)
+                        roll(contender, obj)
 
                 result.samples.setdefault(contender.key, []).append(_per_op_ms(run, batch))
         for contender in self.contenders:
             obj = objects[contender.key]
-            assert contender.read_current(obj) == first, f"{contender.key}: rollback lost v1"
+            current = contender.read_current(obj)
+            assert current in targets, f"{contender.key}: rollback lost versions 1 and 2"
             result.queries[contender.key] = _queries_per_op(
-                lambda _i, c=contender, o=obj: c.rollback_to_first(o), plan.query_ops
+                lambda _i, c=contender, o=obj: roll(c, o), plan.query_ops
             )
         self.results[key] = result.as_dict()
 
