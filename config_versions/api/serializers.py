@@ -6,13 +6,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
 from config_versions import conf
-from config_versions.models import BotConfig
+from config_versions.models import BotConfig, check_description
 
 # PositiveIntegerField's range on every supported database.
 MAX_VERSION = 2_147_483_647
@@ -244,6 +245,14 @@ class BotConfigCreateSerializer(serializers.ModelSerializer[BotConfig]):
         model = BotConfig
         fields = ["name", "slug", "description", "config", "reason"]
         extra_kwargs = {"description": {"limit_setting": "MAX_DESCRIPTION_LENGTH"}}
+
+    def validate_description(self, value: str) -> str:
+        # The model's rule, as the admin applies it through BotConfig.clean().
+        try:
+            check_description(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["description"]) from None
+        return value
 
 
 class VersionWriteSerializer(serializers.Serializer[Any]):

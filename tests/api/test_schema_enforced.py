@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config_versions.api.schema import NO_NUL, NOT_BLANK_NO_NUL, WHITESPACE
+from config_versions.models import BotConfig
 
 pytestmark = pytest.mark.django_db
 
@@ -144,3 +145,14 @@ def test_every_operation_declares_the_400_of_a_repeated_parameter(admin_api, his
             response = admin_api.get(f"{concrete}?x=1&x=2")
             assert response.status_code == 400, path
             assert response.json() == {"detail": "Give each query parameter once: x repeated."}
+
+
+def test_the_description_rule_is_the_models(writer_api):
+    """The API refuses what the admin refuses, through the same check."""
+    # (An unpaired surrogate escape never gets this far: the JSON parser refuses it.)
+    for escaped in ("a\\u0000b", "x" * 10_001):
+        body = '{"name": "Bot", "slug": "described", "config": {}, "description": "%s"}'
+        response = writer_api.post("/api/configs/", body % escaped, content_type="application/json")
+        assert response.status_code == 400, escaped
+        assert list(response.json()) == ["description"], response.json()
+    assert not BotConfig.objects.filter(slug="described").exists()
