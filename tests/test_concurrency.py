@@ -106,3 +106,54 @@ def test_concurrent_creates_one_wins(bot):
         assert sorted(pool.map(creator, range(4))) == ["created"] + ["refused"] * 3
     assert bot.versions.count() == 1
     assert connection.vendor in {"sqlite", "postgresql", "mysql"}
+
+
+def test_writers_of_the_same_config_write_it_once(bot):
+    """Concurrent saves of one config: one version, every other save a no-op, no error.
+
+    The no-op check and the append are one atomic step, so no two writers can both
+    decide "changed" for the same head, and none can call a real change a no-op.
+    """
+    bot.version_manager.create({"n": 0})
+    rounds = 6
+    start = threading.Barrier(WRITERS)
+
+    @_in_thread
+    def writer(index):
+        manager = BotConfig.objects.get(pk=bot.pk).version_manager
+        outcomes = []
+        for n in range(1, rounds + 1):
+            start.wait()
+            result = manager.update({"n": n}, created_by=f"w{index}")
+            outcomes.append((n, result.unchanged, result.config))
+        return outcomes
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        results = [o for outcomes in pool.map(writer, range(WRITERS)) for o in outcomes]
+
+    # Each round's config was written once; every writer got that config back.
+    assert all(config == {"n": n} for n, _unchanged, config in results)
+    for n in range(1, rounds + 1):
+        written = [o for o in results if o[0] == n and not o[1]]
+        assert len(written) == 1, (n, written)
+    configs = [v.config for v in reversed(bot.version_manager.get_history())]
+    assert configs == [{"n": n} for n in range(rounds + 1)]
+
+
+def test_rollbacks_racing_to_one_target_write_it_once(bot):
+    manager = bot.version_manager
+    manager.create({"n": 0})
+    manager.update({"n": 1})
+    start = threading.Barrier(WRITERS)
+
+    @_in_thread
+    def writer(index):
+        mine = BotConfig.objects.get(pk=bot.pk).version_manager
+        start.wait()
+        return mine.rollback(1).unchanged
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        unchanged = list(pool.map(writer, range(WRITERS)))
+    assert unchanged.count(False) == 1
+    assert bot.versions.count() == 3
+    assert bot.version_manager.current_config == {"n": 0}
