@@ -1,4 +1,4 @@
-"""Screenshots of the admin's change form, history and diff, light and dark.
+"""Screenshots of the admin's change form, history, diff and rollback, light and dark.
 
 Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. It builds a
 throw-away SQLite test database (tests.settings), loads a realistic history through
@@ -76,6 +76,11 @@ def shoot(page: Page, base: str, bot: BotConfig, out: Path, scheme: str) -> list
 
     page.goto(f"{admin}/diff/?from=1&to=2")
     shots.append(out / f"diff-{scheme}.png")
+    page.screenshot(path=str(shots[-1]))
+
+    # Rolling back asks first: the diff from the current config to the target.
+    page.goto(f"{admin}/rollback/1/")
+    shots.append(out / f"rollback-{scheme}.png")
     page.screenshot(path=str(shots[-1]))
     return shots
 
