@@ -263,9 +263,12 @@ def test_typing_in_a_300_kb_config_stays_fast(signed_in, users):
     typed = [c["typed"] for c in costs]
     own = [c["own"] for c in costs]
     print(f"typing {statistics.median(typed):.1f} ms, editor {statistics.median(own):.1f} ms")
-    # The editor's own work per keystroke stays small, whatever the size of the text.
-    assert statistics.median(own) < 5
-    assert statistics.median([c["typed"] + c["own"] for c in costs]) < 50
+    # The editor's own work per keystroke stays small, whatever the size of the text
+    # (about 0.4 ms measured); the browser's typing and layout (about 25 ms) gets a
+    # generous bound, so that a busy CI machine does not fail it, yet a keystroke that
+    # re-lays out the whole 300 KB (130-200 ms) would.
+    assert statistics.median(own) < 10
+    assert statistics.median([c["typed"] + c["own"] for c in costs]) < 120
 
     # The check, once typing pauses: parse 300 KB and say where it breaks.
     page.wait_for_function("document.querySelector('.cv-json-status').textContent !== ''")
@@ -290,5 +293,5 @@ def test_typing_in_a_300_kb_config_stays_fast(signed_in, users):
         }"""
     )
     print(f"check: {[round(t) for t in checks]} ms")
-    assert statistics.median(checks) < 100
+    assert statistics.median(checks) < 250  # about 3-11 ms measured
     assert page.inner_text(".cv-json-status").startswith("Invalid JSON on line")
