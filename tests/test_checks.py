@@ -137,7 +137,9 @@ def test_validator_not_importable():
 
 @override_settings(CONFIG_VERSIONS={"REQUIRE_PRECONDITION": "no"})
 def test_settings_checks_run_under_the_app_tag():
-    messages = registry.run_checks(tags=[TAG])
+    # No database to look at: Django 6 would otherwise give the trigger check (also
+    # under this tag) every alias, and this test has no database access.
+    messages = registry.run_checks(tags=[TAG], databases=[])
 
     assert "config_versions.E006" in {m.id for m in messages}
 
