@@ -12,7 +12,7 @@ from django.db import connections
 
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.models import BotConfig, BotConfigVersion
-from config_versions.storage import version_from_row
+from config_versions.statements import version_from_row
 
 
 def load_bot(slug: str, *, using: str = "default") -> BotConfig | None:

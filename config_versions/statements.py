@@ -1,4 +1,5 @@
-"""The SQL of the database store, built once per database alias and kept.
+"""The SQL of the database store, built once per database alias and kept, and how its
+rows read back as versions.
 
 Plain statements rather than QuerySets: the store's hot reads and appends run one
 precompiled statement each, and building and compiling a QuerySet on every call
@@ -7,12 +8,14 @@ costs more than running a one-row query.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from django.db import connections
 
-from config_versions.core.version import VERSION_FIELDS
+from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.models import BotConfigVersion
 
 CHAINED_FIELDS = (*VERSION_FIELDS, "chain_hash", "content_hash")
@@ -107,3 +110,29 @@ def _changed_condition(table: str, qn: Callable[[str], str], new_content: str) -
         f"AND p.{content} = {new_content}) "
         f"OR EXISTS (SELECT 1 FROM {table} n WHERE n.{bot} = %s AND n.{version} = %s))"
     )
+
+
+def json_value(value: Any) -> Any:
+    # Raw cursors hand JSON columns over as text on every backend Django supports.
+    return json.loads(value) if isinstance(value, str | bytes | bytearray) else value
+
+
+def version_from_row(row: tuple[Any, ...]) -> ConfigVersion:
+    return ConfigVersion(
+        version=row[0],
+        config=json_value(row[1]),
+        timestamp=row[2],
+        reason=row[3],
+        previous_version=row[4],
+        created_by=row[5],
+        metadata=json_value(row[6]) if row[6] is not None else {},
+    )
+
+
+# Version numbers are PositiveIntegerField values: a larger int cannot be stored, and
+# SQLite would refuse to even compare with one (OverflowError).
+MAX_VERSION = 2_147_483_647
+
+
+def is_version_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VERSION

@@ -38,7 +38,16 @@ from config_versions.core.jsondata import content_hash as config_content_hash
 from config_versions.core.stores import StoreBase
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.models import BotConfig, BotConfigVersion
-from config_versions.statements import CHAINED_FIELDS, SQL_SHA256, insert_statement, select_sql
+from config_versions.statements import (
+    CHAINED_FIELDS,
+    MAX_VERSION,
+    SQL_SHA256,
+    insert_statement,
+    is_version_number,
+    json_value,
+    select_sql,
+    version_from_row,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -106,17 +115,17 @@ class DatabaseStore(StoreBase):
 
     def latest_config(self) -> dict[str, Any] | None:
         rows = self._select(("config",), "ORDER BY {version} DESC LIMIT 1")
-        config: dict[str, Any] | None = _json(rows[0][0]) if rows else None
+        config: dict[str, Any] | None = json_value(rows[0][0]) if rows else None
         return config
 
     def get(self, version: int) -> ConfigVersion | None:
-        if not _is_version_number(version):
+        if not is_version_number(version):
             return None
         rows = self._select(VERSION_FIELDS, "AND {version} = %s", version)
         return version_from_row(rows[0]) if rows else None
 
     def content_hash(self, version: int) -> str | None:
-        if not _is_version_number(version):
+        if not is_version_number(version):
             return None
         rows = self._select(("content_hash",), "AND {version} = %s", version, db=self.using)
         return str(rows[0][0]) if rows else None
@@ -124,11 +133,11 @@ class DatabaseStore(StoreBase):
     def history(self, *, limit: int | None, since_version: int | None) -> list[ConfigVersion]:
         tail, params = "", []
         if since_version is not None:
-            if since_version >= _MAX_VERSION:
+            if since_version >= MAX_VERSION:
                 return []  # no version can come after it
             tail, params = "AND {version} > %s ", [since_version]
         tail += "ORDER BY {version} DESC"
-        if limit is not None and limit < _MAX_VERSION:  # a larger one limits nothing
+        if limit is not None and limit < MAX_VERSION:  # a larger one limits nothing
             tail += " LIMIT %s"
             params.append(limit)
         return [version_from_row(row) for row in self._select(VERSION_FIELDS, tail, *params)]
@@ -220,7 +229,7 @@ class DatabaseStore(StoreBase):
         statement in all. Elsewhere the content hash is read first. Returns the chain
         and content hashes written, (None, None) when nothing changed.
         """
-        if not _is_version_number(copy_of):
+        if not is_version_number(copy_of):
             raise VersionNotFoundError(copy_of)
         connection = connections[self.using]
         if connection.vendor in SQL_SHA256:
@@ -371,35 +380,9 @@ class DatabaseStore(StoreBase):
             yield
 
 
-# Version numbers are PositiveIntegerField values: a larger int cannot be stored, and
-# SQLite would refuse to even compare with one (OverflowError).
-_MAX_VERSION = 2_147_483_647
-
-
-def _is_version_number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _MAX_VERSION
-
-
 def _created_at(timestamp: float) -> dt.datetime:
     created_at = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
     return created_at if settings.USE_TZ else timezone.make_naive(created_at)
-
-
-def _json(value: Any) -> Any:
-    # Raw cursors hand JSON columns over as text on every backend Django supports.
-    return json.loads(value) if isinstance(value, str | bytes | bytearray) else value
-
-
-def version_from_row(row: tuple[Any, ...]) -> ConfigVersion:
-    return ConfigVersion(
-        version=row[0],
-        config=_json(row[1]),
-        timestamp=row[2],
-        reason=row[3],
-        previous_version=row[4],
-        created_by=row[5],
-        metadata=_json(row[6]) if row[6] is not None else {},
-    )
 
 
 def _needs_locking_read(connection: BaseDatabaseWrapper) -> bool:
