@@ -196,16 +196,6 @@ def _page(
             messages.ERROR,
         )
         return None
-    # What the manager would refuse, said before the click (it decides again on POST).
-    try:
-        manager.validate(target.config)
-    except (ValidationError, InvalidConfigError) as exc:
-        refusal = _("Version %(n)s cannot become current again: %(problems)s") % {
-            "n": version,
-            "problems": _problems(exc),
-        }
-    else:
-        refusal = ""
     display = side_by_side(
         current.config,
         target.config,
@@ -213,6 +203,17 @@ def _page(
         context=settings.ADMIN_DIFF_CONTEXT,
         expand=expand,
     )
+    # What the manager would refuse, said before the click (it decides again on POST).
+    # A target with the current config is written by no one, so refused by no rule.
+    refusal = ""
+    if not display.identical:
+        try:
+            manager.validate(target.config)
+        except (ValidationError, InvalidConfigError) as exc:
+            refusal = _("Version %(n)s cannot become current again: %(problems)s") % {
+                "n": version,
+                "problems": _problems(exc),
+            }
     context = admin._context(
         request,
         obj,

@@ -319,3 +319,21 @@ def test_action_refused_without_the_permission(client_as, bot_with_history):
     assert response.status_code == 200
     assert "Rolled back" not in text(response)
     assert version_numbers(bot_with_history) == [1, 2]
+
+
+def test_same_config_is_no_refusal_even_if_todays_schema_refuses_it(su_client, bot_with_history):
+    """Nothing would be written, so no rule refuses it: the page says "same config"."""
+    bot_with_history.version_manager.rollback(1)  # v3 has v1's config
+    BotConfig.objects.filter(pk=bot_with_history.pk).update(
+        schema={"type": "object", "properties": {"name": {"type": "integer"}}}
+    )
+    response = su_client.get(url("rollback", bot_with_history.pk, 1))
+    assert "rolling back to it would change nothing." in text(response)
+    assert "cannot become current again" not in text(response)
+    response = su_client.post(
+        url("rollback", bot_with_history.pk, 1), {"expected_version": "3"}, follow=True
+    )
+    assert messages_of(response) == [
+        "Version 1 has the same config as the current version 3, so nothing was rolled back."
+    ]
+    assert version_numbers(bot_with_history) == [1, 2, 3]
