@@ -194,7 +194,7 @@ class VersionHistoryAdmin(_ModelAdmin):
         # Numbers run 1..current_version without gaps, so a page is a range of numbers:
         # one indexed range query per page, however long the history (no COUNT, no OFFSET).
         paginator = Paginator(
-            range(obj.current_version, 0, -1), conf.get("ADMIN_HISTORY_PAGE_SIZE")
+            range(obj.current_version, 0, -1), conf.settings.ADMIN_HISTORY_PAGE_SIZE
         )
         page = paginator.get_page(request.GET.get(PAGE_VAR))
         numbers = page.object_list
@@ -299,7 +299,7 @@ class VersionHistoryAdmin(_ModelAdmin):
             old.config,
             new.config,
             changes,
-            context=conf.get("ADMIN_DIFF_CONTEXT"),
+            context=conf.settings.ADMIN_DIFF_CONTEXT,
             expand=expand,
             summary_limit=None if list_all else SUMMARY_LISTED,
         )
