@@ -202,14 +202,21 @@ class BotConfigAdminForm(_ModelForm):
             manager = self._manager()
             # A savepoint: a save that turns out to record a version needs a reason, and
             # whether it does is the manager's answer (unchanged or not), known after.
+            head = (self.instance.current_version, self.instance.updated_at)
             with transaction.atomic(
                 using=router.db_for_write(BotConfigVersion, instance=self.instance)
             ):
-                saved = manager.save(
-                    config, reason=reason, created_by=self._author(), base_version=base
-                )
-                if not saved.unchanged:
-                    check_reason(reason, recording=True)
+                try:
+                    saved = manager.save(
+                        config, reason=reason, created_by=self._author(), base_version=base
+                    )
+                    if not saved.unchanged:
+                        check_reason(reason, recording=True)
+                except BaseException:
+                    # The savepoint undoes the row; undo what the write set on the
+                    # instance too, or the form shown again names a version that is not.
+                    self.instance.current_version, self.instance.updated_at = head
+                    raise
         except MergeConflictError as exc:
             self._conflict(config, exc.expected_version, exc.actual_version, exc.conflicts)
         except VersionConflictError as exc:  # the first version was written meanwhile

@@ -248,6 +248,10 @@ def test_blank_reason_with_a_changed_config_writes_nothing_and_sends_nothing(
     bot_with_history.refresh_from_db()
     assert bot_with_history.current_version == 2
     assert sent == []
+    # The form shown again still edits version 2: the undone write left no trace on it.
+    page = response.content.decode()
+    assert "You are editing version 2." in page
+    assert 'name="expected_version" value="2"' in page
 
 
 def test_blank_reason_with_a_field_change_writes_nothing(su_client, bot_with_history):
