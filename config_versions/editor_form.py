@@ -53,16 +53,13 @@ class BotConfigAdminForm(_ModelForm):
 
     On a change form the version is written while the form validates (by
     ``manager.save``, with the version the form was loaded at as ``base_version``),
-    because only then can a refusal (an overlapping edit saved meanwhile, the schema
-    says no, an unusable reason) come back as a form error: ``ModelAdmin.save_model``
-    has no way to report one, and checking here but writing there would let another
-    editor slip in between. The admin's change view runs validation and saving in one
-    transaction, so the new version and the edited name, slug, description or schema
+    because only then can a refusal (an overlapping edit, the schema, the reason) come
+    back as a form error: ``ModelAdmin.save_model`` cannot report one. The change view
+    validates and saves in one transaction, so the version and the edited fields
     (recorded by ``config_versions.changes``) are committed together or not at all.
 
-    On an add form there is nothing to race with: the config and the reason are checked
-    here (same rules, on a scratch in-memory history) and version 1 is written by the
-    admin once the BotConfig exists.
+    An add form checks the config and reason on a scratch in-memory history; the admin
+    writes version 1 once the BotConfig exists.
     """
 
     config = JSONConfigField(
