@@ -7,6 +7,7 @@ no Django settings (and does not import Django at all).
 from __future__ import annotations
 
 from config_versions.core import (
+    ConfigArchivedError,
     ConfigExistsError,
     ConfigVersion,
     ConfigVersionManager,
@@ -24,6 +25,7 @@ from config_versions.core import (
 )
 
 __all__ = [
+    "ConfigArchivedError",
     "ConfigExistsError",
     "ConfigVersion",
     "ConfigVersionManager",

@@ -6,7 +6,8 @@ runs them alone). The trigger check also carries ``Tags.database``: Django runs 
 
 Ids: E001 unknown key, E002 not a positive integer, E003 not a list of dotted paths,
 E004 a path that cannot be imported, E005 ``CONFIG_VERSIONS`` not a dict, E006 not a
-bool, E007 not a non-negative integer, E008 history triggers missing from a database;
+bool, E007 not a non-negative integer, E008 history triggers missing from a database,
+E009 a signing key that is not a long enough text;
 W001 SQLite in DEFERRED transaction mode.
 """
 
@@ -42,6 +43,9 @@ BOOLS = ("REQUIRE_PRECONDITION",)
 PATH_LISTS = ("VALIDATORS", "API_PERMISSION_CLASSES", "API_AUTHENTICATION_CLASSES")
 # None there means "DRF's own DEFAULT_* setting".
 MAY_BE_NONE = ("API_AUTHENTICATION_CLASSES",)
+# A text of at least MIN_KEY_LENGTH characters, or None (E009).
+KEYS = ("SIGNING_KEY",)
+MIN_KEY_LENGTH = 32
 
 
 def _is_int(value: object) -> bool:
@@ -55,6 +59,12 @@ _VALUE_RULES: tuple[tuple[tuple[str, ...], Callable[[Any], bool], str, str], ...
     # Truthiness would read "no" or "False" as True.
     (BOOLS, lambda v: isinstance(v, bool), "True or False", "E006"),
     (NON_NEGATIVE_INTS, lambda v: _is_int(v) and v >= 0, "an integer of 0 or more", "E007"),
+    (
+        KEYS,
+        lambda v: v is None or (isinstance(v, str) and len(v) >= MIN_KEY_LENGTH),
+        f"None or a secret text of at least {MIN_KEY_LENGTH} characters",
+        "E009",
+    ),
 )
 
 
@@ -149,9 +159,14 @@ def sqlite_transaction_warnings(databases: Mapping[str, Mapping[str, Any]]) -> l
     return warnings
 
 
-# The triggers migration 0002 installs (its docstring says what each one guards).
-TRIGGERS = ("config_versions_immutable", "config_versions_head")
-TRIGGERS_MIGRATION = ("config_versions", "0002_history_triggers")
+# The history triggers (migration 0006 says what each one guards).
+TRIGGERS = (
+    "config_versions_immutable",
+    "config_versions_undeletable",
+    "config_versions_head",
+)
+# The migration that installs them as they are now (0002 installed the first two).
+TRIGGERS_MIGRATION = ("config_versions", "0006_history_exact_json_signatures_archive_purge")
 # Names of the enabled triggers on a table, per vendor. PostgreSQL can disable a trigger
 # without dropping it, which guards nothing either.
 TRIGGER_QUERIES = {

@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "ADMIN_HISTORY_PAGE_SIZE": 50,
     # Unchanged lines shown around each change in the admin diff before folding.
     "ADMIN_DIFF_CONTEXT": 3,
+    # Key of the HMAC signature of every version's chain hash (at least 32 characters),
+    # kept out of the database: someone who can only write to the database cannot
+    # re-chain an edited history without verification noticing. None: not signed.
+    "SIGNING_KEY": None,
 }
 
 
@@ -111,6 +115,10 @@ class Settings:
     @property
     def ADMIN_DIFF_CONTEXT(self) -> int:
         return cast(int, get("ADMIN_DIFF_CONTEXT"))
+
+    @property
+    def SIGNING_KEY(self) -> str | None:
+        return cast("str | None", get("SIGNING_KEY"))
 
 
 settings = Settings()

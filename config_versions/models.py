@@ -16,6 +16,7 @@ from config_versions.conf import settings as cv_settings
 from config_versions.core.errors import InvalidConfigError
 from config_versions.core.fields import check_text
 from config_versions.exceptions import ImmutableVersionError
+from config_versions.jsonfield import ExactJSONField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,7 +27,23 @@ if TYPE_CHECKING:
 _Row = TypeVar("_Row", bound=models.Model)
 
 
+ARCHIVE_INSTEAD = (
+    "Bot configs are archived, not deleted, so that their history is kept: use "
+    "archive() (the admin's delete does). purge_config_history removes one for good."
+)
+
+
 class BotConfigQuerySet(models.QuerySet["BotConfig"]):
+    def active(self) -> BotConfigQuerySet:
+        """Configs in use: not archived. What the API serves and the changelist lists."""
+        return self.filter(archived_at__isnull=True)
+
+    def archived(self) -> BotConfigQuerySet:
+        return self.filter(archived_at__isnull=False)
+
+    def delete(self) -> NoReturn:
+        raise ImmutableVersionError(ARCHIVE_INSTEAD)
+
     def with_last_version(self) -> BotConfigQuerySet:
         """Annotate ``last_changed_by`` and ``last_changed_at`` from the head version."""
         head = BotConfigVersion.objects.filter(
@@ -84,6 +101,20 @@ class BotConfig(models.Model):
         editable=False,
         help_text=_("Number of the newest version; 0 before the first. Kept by the database."),
     )
+    archived_at = models.DateTimeField(
+        _("archived at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When the config was archived: it left the API and the changelist, and its "
+            "history is kept. Empty while the config is in use."
+        ),
+    )
+    archived_by = models.CharField(  # noqa: DJ001 - None: not archived, or by no one known
+        _("archived by"), max_length=255, null=True, blank=True, editable=False
+    )
+    archive_reason = models.TextField(_("archive reason"), blank=True, editable=False)
 
     objects = BotConfigQuerySet.as_manager()
 
@@ -118,6 +149,28 @@ class BotConfig(models.Model):
             from config_versions.validation import check_schema
 
             check_schema(self.schema)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableVersionError(ARCHIVE_INSTEAD)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive(self, *, by: str | None = None, reason: str = "") -> None:
+        """Retire this config: it leaves the API (410 Gone) and the changelist; its
+        history stays readable and no version can be written until :meth:`restore`."""
+        self.archived_at = timezone.now()
+        self.archived_by = by
+        self.archive_reason = reason
+        self.save(update_fields=["archived_at", "archived_by", "archive_reason", "updated_at"])
+
+    def restore(self) -> None:
+        """Bring an archived config back into use, with its whole history."""
+        self.archived_at = None
+        self.archived_by = None
+        self.archive_reason = ""
+        self.save(update_fields=["archived_at", "archived_by", "archive_reason", "updated_at"])
 
     @property
     def version_manager(self) -> ConfigVersionManager:
@@ -176,7 +229,8 @@ class ImmutableRow(models.Model):
 class BotConfigVersionQuerySet(ImmutableQuerySet["BotConfigVersion"]):
     refused_update = "Config versions cannot be updated."
     refused_delete = (
-        "Config versions cannot be deleted; delete the BotConfig to remove its history."
+        "Config versions cannot be deleted. Archive the BotConfig to retire it; "
+        "purge_config_history removes a whole history, leaving a tombstone."
     )
 
     def newest_first(self) -> BotConfigVersionQuerySet:
@@ -186,7 +240,9 @@ class BotConfigVersionQuerySet(ImmutableQuerySet["BotConfigVersion"]):
 class BotConfigVersion(ImmutableRow):
     bot_config = models.ForeignKey(
         BotConfig,
-        on_delete=models.CASCADE,
+        # A config with a history is archived, not deleted; only purge_config_history
+        # removes one (the database refuses other deletions of version rows).
+        on_delete=models.PROTECT,
         related_name="versions",
         # The unique (bot_config, version) index serves every lookup by config; a
         # second index on bot_config alone would only cost writes, and on a freshly
@@ -198,7 +254,7 @@ class BotConfigVersion(ImmutableRow):
     version = models.PositiveIntegerField(
         _("version"), help_text=_("Number of this version, 1, 2, 3 ... without gaps.")
     )
-    config = models.JSONField(_("config"), help_text=_("The whole configuration at this version."))
+    config = ExactJSONField(_("config"), help_text=_("The whole configuration at this version."))
     timestamp = models.FloatField(
         _("timestamp"),
         help_text=_("When it was created, as the exact Unix time recorded (and hashed)."),
@@ -229,7 +285,7 @@ class BotConfigVersion(ImmutableRow):
         verbose_name=_("created by user"),
         help_text=_("The signed-in user who created it, while that account exists."),
     )
-    metadata = models.JSONField(
+    metadata = ExactJSONField(
         _("metadata"),
         default=dict,
         blank=True,
@@ -246,6 +302,17 @@ class BotConfigVersion(ImmutableRow):
         help_text=_(
             "SHA-256 over the previous chain hash, the content hash and the other recorded "
             "fields: editing any version breaks the chain from there on."
+        ),
+    )
+    signature = models.CharField(  # noqa: DJ001 - NULL: written while no key was set
+        _("signature"),
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "HMAC-SHA256 of the chain hash with CONFIG_VERSIONS['SIGNING_KEY'], which the "
+            "database never sees: re-chaining an edited history cannot forge it."
         ),
     )
 
@@ -265,7 +332,10 @@ class BotConfigVersion(ImmutableRow):
         return f"{self.bot_config} v{self.version}"
 
     refused_change = "Config versions cannot be changed once saved."
-    refused_delete = "A single config version cannot be deleted; delete the BotConfig instead."
+    refused_delete = (
+        "A config version cannot be deleted. Archive the BotConfig to retire it; "
+        "purge_config_history removes a whole history, leaving a tombstone."
+    )
 
     @property
     def rollback_to(self) -> int | None:
@@ -279,7 +349,12 @@ class BotConfigVersion(ImmutableRow):
 
 class BotConfigChangeQuerySet(ImmutableQuerySet["BotConfigChange"]):
     refused_update = "Recorded changes cannot be updated."
-    refused_delete = "Recorded changes cannot be deleted; delete the BotConfig to remove them."
+    refused_delete = "Recorded changes cannot be deleted; purge_config_history removes them."
+
+
+class PurgedConfigQuerySet(ImmutableQuerySet["PurgedConfig"]):
+    refused_update = "Tombstones cannot be changed."
+    refused_delete = "Tombstones cannot be deleted."
 
 
 class BotConfigChange(ImmutableRow):
@@ -355,4 +430,45 @@ class BotConfigChange(ImmutableRow):
         return f"{self.bot_config}: {self.field} changed"
 
     refused_change = "Recorded changes cannot be changed once saved."
-    refused_delete = "A recorded change cannot be deleted; delete the BotConfig instead."
+    refused_delete = "A recorded change cannot be deleted; purge_config_history removes them."
+
+
+class PurgedConfig(ImmutableRow):
+    """The tombstone ``purge_config_history`` leaves for a history it removed for good.
+
+    The database lets version rows be deleted only for a config that has one (see
+    migration 0006), and verification lists them: a history can go, but not unseen.
+    """
+
+    config_id = models.BigIntegerField(
+        _("config id"), db_index=True, help_text=_("Primary key the config had.")
+    )
+    slug = models.CharField(_("slug"), max_length=100)
+    name = models.CharField(_("name"), max_length=200)
+    versions = models.PositiveIntegerField(
+        _("versions"), help_text=_("How many versions the history had.")
+    )
+    last_chain_hash = models.CharField(
+        _("last chain hash"),
+        max_length=64,
+        blank=True,
+        help_text=_("Chain hash of its newest version: what the history added up to."),
+    )
+    purged_by = models.CharField(  # noqa: DJ001 - None: run without a known operator
+        _("purged by"), max_length=255, null=True, blank=True
+    )
+    purged_at = models.DateTimeField(_("purged at"), default=timezone.now)
+    reason = models.TextField(_("reason"), blank=True)
+
+    objects = PurgedConfigQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("purged config")
+        verbose_name_plural = _("purged configs")
+        ordering = ["-purged_at"]
+
+    refused_change = "Tombstones cannot be changed."
+    refused_delete = "Tombstones cannot be deleted."
+
+    def __str__(self) -> str:
+        return f"{self.slug} (purged {self.purged_at:%Y-%m-%d})"

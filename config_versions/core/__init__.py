@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from config_versions.core.diff import diff_configs, to_json_patch
 from config_versions.core.errors import (
+    ConfigArchivedError,
     ConfigExistsError,
     InvalidConfigError,
     MergeConflictError,
@@ -19,6 +20,7 @@ from config_versions.core.stores import InMemoryStore, StoreBase, VersionStore
 from config_versions.core.version import ConfigVersion, UnchangedVersion
 
 __all__ = [
+    "ConfigArchivedError",
     "ConfigExistsError",
     "ConfigVersion",
     "ConfigVersionManager",

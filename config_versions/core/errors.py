@@ -39,6 +39,13 @@ class NoConfigError(ValueError):
         super().__init__(message)
 
 
+class ConfigArchivedError(ValueError):
+    """The config is archived: its history can be read, but no version written."""
+
+    def __init__(self, message: str = "This config is archived; restore it to write.") -> None:
+        super().__init__(message)
+
+
 class VersionNotFoundError(ValueError):
     """A version number that this history does not hold (``.version`` names it)."""
 
