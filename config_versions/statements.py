@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connections
 
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
-from config_versions.models import BotConfigVersion
+from config_versions.models import BotConfig, BotConfigVersion
 
 CHAINED_FIELDS = (*VERSION_FIELDS, "chain_hash", "content_hash")
 # The columns an append writes, in the order of _insert_sql's parameters.
@@ -33,6 +33,7 @@ _INSERT_COLUMNS = (
     "metadata",
     "content_hash",
     "chain_hash",
+    "signature",
 )
 _JSON_COLUMNS = frozenset({"config", "metadata"})
 
@@ -57,59 +58,132 @@ SQL_SHA256 = {
 def insert_statement(
     using: str, *, copy: bool, chain_in_sql: bool = False, unless: bool = False
 ) -> str:
-    """One INSERT of a version; ``copy`` takes the config from another stored version.
+    """One INSERT of a version, which first locks the config's row; ``copy`` takes the
+    config from another stored version.
+
+    Every append is ``INSERT ... SELECT ... FROM`` the config's row ``WHERE`` its
+    ``current_version`` is the one the new version follows and it is not archived,
+    locking that row (``FOR UPDATE``; SQLite's writes are serialised anyway). So a
+    writer that did not see the newest version writes no row, instead of colliding on
+    the number, and every writer takes the config's lock before the version's index
+    entry: a writer waiting in ``DatabaseStore.serialized`` and a one-statement append
+    never deadlock. MySQL/MariaDB cannot (see ``_mysql_insert``). Parameters, after the
+    columns': config id, [copied version,] previous number, [config id, previous
+    number, [content hash]].
 
     A rollback copies the stored config inside the database: no decoding, no
     re-encoding and no megabytes over the wire. ``chain_in_sql`` also copies the content
     hash and computes the chain hash from it (see ``DatabaseStore._append_copy``), and
     returns the chain and content hashes.
 
-    ``unless`` adds the manager's no-op rule to the same statement, so that checking
-    and appending are one atomic step: no row is written when the previous version is
-    still the newest and has the same content hash (parameters: config id, previous
-    number, [content hash,] config id, new number).
+    ``unless`` adds the manager's no-op rule to the same statement: no row is written
+    when the version it follows has the same content hash.
     """
     connection = connections[using]
+    vendor = connection.vendor
     qn = connection.ops.quote_name
     table = qn(BotConfigVersion._meta.db_table)
-    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    json_placeholder = "%s::json" if vendor == "postgresql" else "%s"
     placeholders = {
         column: json_placeholder if column in _JSON_COLUMNS else "%s" for column in _INSERT_COLUMNS
     }
     column_sql = ", ".join(qn(column) for column in _INSERT_COLUMNS)
     bot, version, content = qn("bot_config_id"), qn("version"), qn("content_hash")
-    if not copy:
-        values = ", ".join(placeholders.values())
-        if not unless:
-            return f"INSERT INTO {table} ({column_sql}) VALUES ({values})"
-        dual = " FROM DUAL" if connection.vendor == "mysql" else ""
-        return (
-            f"INSERT INTO {table} ({column_sql}) SELECT {values}{dual} WHERE "
-            + _changed_condition(table, qn, "%s")
-        )
-    placeholders["config"] = f"src.{qn('config')}"
+    if vendor == "mysql":
+        return _mysql_insert(table, column_sql, placeholders, qn, copy=copy, unless=unless)
+    configs = qn(BotConfig._meta.db_table)
+    source, key = f"{configs} b", f"b.{qn('id')}"
+    head_is = f" AND b.{qn('current_version')} = %s AND b.{qn('archived_at')} IS NULL"
+    lock = " FOR UPDATE OF b" if vendor == "postgresql" else ""
+    where = f"{key} = %s"
+    new_content = "%s"
     returning = ""
-    if chain_in_sql:
-        placeholders["content_hash"] = f"src.{qn('content_hash')}"
-        text = f"%s || src.{qn('content_hash')} || %s"
-        placeholders["chain_hash"] = SQL_SHA256[connection.vendor].format(text)
-        returning = f" RETURNING {qn('chain_hash')}, {qn('content_hash')}"
+    if copy:
+        placeholders["config"] = f"src.{qn('config')}"
+        source += f" JOIN {table} src ON src.{bot} = {key}"
+        where += f" AND src.{version} = %s"
+        new_content = f"src.{content}"
+        if chain_in_sql:
+            placeholders["content_hash"] = f"src.{content}"
+            text = f"%s || src.{content} || %s"
+            placeholders["chain_hash"] = SQL_SHA256[vendor].format(text)
+            returning = f" RETURNING {qn('chain_hash')}, {qn('content_hash')}"
+    where += head_is
+    if unless:
+        where += (
+            f" AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{bot} = %s"
+            f" AND p.{version} = %s AND p.{content} = {new_content})"
+        )
     select = ", ".join(placeholders.values())
-    condition = f" AND {_changed_condition(table, qn, f'src.{content}')}" if unless else ""
     return (
-        f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src "
-        f"WHERE src.{bot} = %s AND src.{version} = %s{condition}{returning}"
+        f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {source} "
+        f"WHERE {where}{lock}{returning}"
     )
 
 
-def _changed_condition(table: str, qn: Callable[[str], str], new_content: str) -> str:
-    """True unless the previous version is the newest and has ``new_content`` as hash."""
+def _mysql_insert(
+    table: str,
+    column_sql: str,
+    placeholders: dict[str, str],
+    qn: Callable[[str], str],
+    *,
+    copy: bool,
+    unless: bool,
+) -> str:
+    """MySQL/MariaDB: the INSERT alone, run inside ``DatabaseStore.serialized``.
+
+    MySQL refuses a statement that reads the table its trigger updates (the config's
+    row), and an insert's foreign-key check takes a shared lock on that row before the
+    trigger asks for an exclusive one, so two one-statement appends can deadlock. There
+    every append holds the config's row lock first, and the statement only writes.
+    Parameters after the columns': [config id, copied version,] [config id, previous
+    number, [content hash]].
+    """
     bot, version, content = qn("bot_config_id"), qn("version"), qn("content_hash")
-    return (
-        f"(NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{bot} = %s AND p.{version} = %s "
-        f"AND p.{content} = {new_content}) "
-        f"OR EXISTS (SELECT 1 FROM {table} n WHERE n.{bot} = %s AND n.{version} = %s))"
-    )
+    condition = ""
+    new_content = "%s"
+    if copy:
+        placeholders = {**placeholders, "config": f"src.{qn('config')}"}
+        new_content = f"src.{content}"
+    if unless:
+        condition = (
+            f"NOT EXISTS (SELECT 1 FROM {table} p WHERE p.{bot} = %s"
+            f" AND p.{version} = %s AND p.{content} = {new_content})"
+        )
+    select = ", ".join(placeholders.values())
+    if copy:
+        where = f"src.{bot} = %s AND src.{version} = %s" + (f" AND {condition}" if unless else "")
+        return f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM {table} src WHERE {where}"
+    if unless:
+        return f"INSERT INTO {table} ({column_sql}) SELECT {select} FROM DUAL WHERE {condition}"
+    return f"INSERT INTO {table} ({column_sql}) VALUES ({select})"
+
+
+@lru_cache(maxsize=32)
+def config_state_sql(using: str, *, locking: bool, version_exists: bool = False) -> str:
+    """The config's ``current_version`` and ``archived_at``; ``version_exists`` adds
+    whether it has the version given as second parameter. ``locking`` takes the row's
+    lock (``FOR UPDATE``) where the database has row locks."""
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    columns = f"b.{qn('current_version')}, b.{qn('archived_at')}"
+    if version_exists:
+        columns += (
+            f", EXISTS (SELECT 1 FROM {qn(BotConfigVersion._meta.db_table)} v"
+            f" WHERE v.{qn('bot_config_id')} = b.{qn('id')} AND v.{qn('version')} = %s)"
+        )
+    lock = " FOR UPDATE" if locking and connection.vendor != "sqlite" else ""
+    return f"SELECT {columns} FROM {qn(BotConfig._meta.db_table)} b WHERE b.{qn('id')} = %s{lock}"
+
+
+@lru_cache(maxsize=8)
+def take_write_lock_sql(using: str) -> str:
+    """SQLite: a no-op UPDATE of the config's row, as the first statement of a transaction,
+    takes the database's write lock while SQLite may still wait for it (busy timeout);
+    a transaction that read first is refused at once ("database is locked") instead."""
+    qn = connections[using].ops.quote_name
+    current = qn("current_version")
+    return f"UPDATE {qn(BotConfig._meta.db_table)} SET {current} = {current} WHERE {qn('id')} = %s"
 
 
 def json_value(value: Any) -> Any:

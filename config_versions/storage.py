@@ -1,21 +1,26 @@
 """DatabaseStore: a config's history in the site's database. Reads and appends only.
 
-An append is one INSERT. The unique (bot_config, version) constraint is the
-compare-and-set: a writer that did not see the newest version collides on its number
-and is told the real head, and the manager retries or reports a conflict. A trigger
-installed by migration 0002 keeps ``BotConfig.current_version`` in step inside the
-same statement and refuses any UPDATE of a version row, so no code path (raw SQL
-included) can rewrite history.
+An append is one INSERT ... SELECT from the config's row, which it locks, written only
+if the config's ``current_version`` is still the version the new one follows: a writer
+that did not see the newest version writes nothing and is told the real head. A writer
+who lost that race waits its turn in :meth:`DatabaseStore.serialized` (the config's row
+lock, held for one read of the head and one append), so no writer ever gives up because
+others write. Triggers (migration 0006) keep ``BotConfig.current_version`` in step
+inside the same statement, refuse any UPDATE of a version row and any DELETE but a
+purge's, so no code path (raw SQL included) can rewrite history.
 
 Reads go to ``router.db_for_read``, appends (and the reads an append needs) to
 ``router.db_for_write``, so a config loaded from a replica is never written there.
+
+Long because an append is one atomic statement whose outcomes (written, unchanged,
+head moved, archived, deleted, copied version missing, connection lost after the
+commit) the store must tell apart itself, next to the reads that share its SQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
@@ -25,6 +30,7 @@ from django.conf import settings
 from django.db import (
     DatabaseError,
     IntegrityError,
+    InterfaceError,
     OperationalError,
     connections,
     router,
@@ -32,9 +38,16 @@ from django.db import (
 )
 from django.utils import timezone
 
-from config_versions.core.errors import NoConfigError, StoreConflict, VersionNotFoundError
+from config_versions.conf import settings as cv_settings
+from config_versions.core.errors import (
+    ConfigArchivedError,
+    NoConfigError,
+    StoreConflict,
+    VersionNotFoundError,
+)
 from config_versions.core.jsondata import GENESIS, chain_text_around, sha256_hex
 from config_versions.core.jsondata import content_hash as config_content_hash
+from config_versions.core.signing import sign_chain_hash
 from config_versions.core.stores import StoreBase
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.models import BotConfig, BotConfigVersion
@@ -42,10 +55,12 @@ from config_versions.statements import (
     CHAINED_FIELDS,
     MAX_VERSION,
     SQL_SHA256,
+    config_state_sql,
     insert_statement,
     is_version_number,
     json_value,
     select_sql,
+    take_write_lock_sql,
     version_from_row,
 )
 
@@ -55,9 +70,6 @@ if TYPE_CHECKING:
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# How often a write that hit a transient lock error (SQLite busy, MySQL deadlock) is tried.
-_LOCK_RETRIES = 5
 
 
 class _Head(NamedTuple):
@@ -86,11 +98,10 @@ class DatabaseStore(StoreBase):
         hints = {"instance": bot_config}
         self.read_db = using or router.db_for_read(BotConfigVersion, **hints)
         self.using = using or router.db_for_write(BotConfigVersion, **hints)
-        # jsonb stores objects with its own key order; the JSON text of other backends
-        # keeps the writer's.
-        self.keeps_key_order = connections[self.using].vendor != "postgresql"
         # The newest version this object has seen.
         self._head: _Head | None = None
+        # Inside serialized(): appends need no lock of their own.
+        self._serializing = False
 
     # Reading -------------------------------------------------------------------
 
@@ -173,6 +184,37 @@ class DatabaseStore(StoreBase):
 
     # Appending -----------------------------------------------------------------
 
+    serializes_writers = True
+
+    @contextmanager
+    def serialized(self) -> Iterator[int]:
+        """Hold every other writer of this config off until the block ends.
+
+        One transaction that first locks the config's row (SQLite: takes the database's
+        write lock), then reads the head; yields its number. Appends always lock that
+        row first too (see ``statements.insert_statement``), so inside the block an
+        append cannot lose its number, and waiting writers are served in turn.
+        """
+        connection = connections[self.using]
+        with transaction.atomic(using=self.using):
+            with connection.cursor() as cursor:
+                if connection.vendor == "sqlite":
+                    cursor.execute(take_write_lock_sql(self.using), [self.bot_config.pk])
+                cursor.execute(config_state_sql(self.using, locking=True), [self.bot_config.pk])
+                state = cursor.fetchone()
+            if state is None:
+                raise NoConfigError("The bot config was deleted meanwhile.")
+            if state[1] is not None:
+                raise ConfigArchivedError()
+            self._serializing = True
+            try:
+                # Versions never change: a head already known by number needs no read.
+                if self._head is None or self._head.version != state[0]:
+                    self._read_head(locking=connection.vendor == "mysql")
+                yield self._head.version if self._head else 0
+            finally:
+                self._serializing = False
+
     def append(
         self,
         version: ConfigVersion,
@@ -182,6 +224,18 @@ class DatabaseStore(StoreBase):
         content_hash: str | None = None,
         unless_unchanged: bool = False,
     ) -> bool:
+        if not self._serializing and connections[self.using].vendor == "mysql":
+            # No one-statement append there (see statements._mysql_insert).
+            with self.serialized() as current:
+                if current != version.version - 1:
+                    raise StoreConflict(current)
+                return self.append(
+                    version,
+                    encoded=encoded,
+                    copy_of=copy_of,
+                    content_hash=content_hash,
+                    unless_unchanged=unless_unchanged,
+                )
         previous_chain = self._previous_chain(version.version)
         unless = unless_unchanged and version.version > 1
         before, after = chain_text_around(
@@ -193,12 +247,15 @@ class DatabaseStore(StoreBase):
             created_by=version.created_by,
             metadata=version.metadata,
         )
+        key = cv_settings.SIGNING_KEY
         content: str | None
         if copy_of is not None and content_hash is None and not encoded:
-            link, content = self._append_copy(version, copy_of, before, after, unless=unless)
+            link, content = self._append_copy(
+                version, copy_of, before, after, unless=unless, key=key
+            )
         else:
-            # Hash the canonical (sorted) form: key order is presentation, not content,
-            # and PostgreSQL's jsonb does not keep it. The manager may bring the hash.
+            # Hash the canonical (sorted) form: key order is presentation, not content.
+            # The manager may bring the hash.
             content = content_hash or config_content_hash(version.config)
             link = sha256_hex(before + content + after)
             sql, params = self._insert_sql(
@@ -206,10 +263,10 @@ class DatabaseStore(StoreBase):
                 encoded,
                 (content, link),
                 copy_of,
+                signature=sign_chain_hash(key, link) if key else None,
                 unless=unless and not self._differs_from_head(content),
             )
-            if self._execute_insert(version.version, sql, params) is None:
-                self._require_source(copy_of)
+            if self._execute_insert(version, sql, params, copy_of=copy_of) is None:
                 link = None  # nothing changed
         if link is None:
             return False
@@ -220,25 +277,32 @@ class DatabaseStore(StoreBase):
         return True
 
     def _append_copy(
-        self, version: ConfigVersion, copy_of: int, before: str, after: str, *, unless: bool
+        self,
+        version: ConfigVersion,
+        copy_of: int,
+        before: str,
+        after: str,
+        *,
+        unless: bool,
+        key: str | None,
     ) -> tuple[str | None, str | None]:
         """A copy the manager never read: config and content hash are copied in place.
 
         Where the database can hash (PostgreSQL, SQLite through the function Django
         registers), it also finishes the chain hash from the copied content hash: one
-        statement in all. Elsewhere the content hash is read first. Returns the chain
-        and content hashes written, (None, None) when nothing changed.
+        statement in all. Elsewhere, and when versions are signed (the key never goes
+        to the database), the content hash is read first. Returns the chain and
+        content hashes written, (None, None) when nothing changed.
         """
         if not is_version_number(copy_of):
             raise VersionNotFoundError(copy_of)
         connection = connections[self.using]
-        if connection.vendor in SQL_SHA256:
+        if connection.vendor in SQL_SHA256 and not key:
             sql, params = self._insert_sql(
                 version, "", (before, after), copy_of, chain_in_sql=True, unless=unless
             )
-            row = self._execute_insert(version.version, sql, params, returning=True)
+            row = self._execute_insert(version, sql, params, copy_of=copy_of, returning=True)
             if row is None:
-                self._require_source(copy_of)
                 return None, None  # nothing changed
             return str(row[0]), str(row[1])
         content = self.content_hash(copy_of)
@@ -246,16 +310,13 @@ class DatabaseStore(StoreBase):
             raise VersionNotFoundError(copy_of)
         link = sha256_hex(before + content + after)
         unless = unless and not self._differs_from_head(content)
-        sql, params = self._insert_sql(version, "", (content, link), copy_of, unless=unless)
-        if self._execute_insert(version.version, sql, params) is None:
-            return None, None  # the source exists (its hash was just read): nothing changed
+        signature = sign_chain_hash(key, link) if key else None
+        sql, params = self._insert_sql(
+            version, "", (content, link), copy_of, signature=signature, unless=unless
+        )
+        if self._execute_insert(version, sql, params, copy_of=copy_of) is None:
+            return None, None  # nothing changed
         return link, content
-
-    def _require_source(self, copy_of: int | None) -> None:
-        """After an INSERT that wrote no row: the copied version is missing, or nothing
-        changed; raise in the first case."""
-        if copy_of is not None and self.content_hash(copy_of) is None:
-            raise VersionNotFoundError(copy_of)
 
     def _previous_chain(self, number: int) -> str:
         if number == 1:
@@ -273,8 +334,8 @@ class DatabaseStore(StoreBase):
 
         Versions never change, so a head known by number is known by content: an append
         whose content differs from it needs no check in SQL. If the head moved on, the
-        plain INSERT collides on the number and the manager tries again from the new
-        head. Unknown content (None) or the same content: the statement checks.
+        append writes nothing and says so. Unknown content (None) or the same content:
+        the statement checks.
         """
         head = self._head
         return head is not None and head.content_hash not in (None, content)
@@ -296,6 +357,7 @@ class DatabaseStore(StoreBase):
         hashes: tuple[str, str],
         copy_of: int | None,
         *,
+        signature: str | None = None,
         chain_in_sql: bool = False,
         unless: bool = False,
     ) -> tuple[str, list[Any]]:
@@ -304,7 +366,7 @@ class DatabaseStore(StoreBase):
         ``hashes`` are the content and chain hashes; with ``chain_in_sql`` (a copy) they
         are instead the two halves of the chain text, which the statement joins around
         the copied content hash and hashes itself. ``unless``: the statement writes no
-        row if the version it follows is still the newest and holds the same content.
+        row if the version it follows holds the same content.
         """
         connection = connections[self.using]
         created_at = _created_at(version.timestamp)
@@ -319,54 +381,117 @@ class DatabaseStore(StoreBase):
             self.user_id,
             json.dumps(version.metadata),
             *hashes,
+            signature,
         ]
         pk, number = self.bot_config.pk, version.version
+        mysql = connection.vendor == "mysql"  # no lock in the statement: see serialized()
         if copy_of is None:
             params.insert(2, encoded)
-            statement = insert_statement(self.using, copy=False, unless=unless)
-            if unless:
-                params += [pk, number - 1, hashes[0], pk, number]
-            return statement, params
-        statement = insert_statement(
-            self.using, copy=True, chain_in_sql=chain_in_sql, unless=unless
-        )
-        params += [pk, copy_of]
+            if not mysql:
+                params += [pk, number - 1]
+        else:
+            params += [pk, copy_of] if mysql else [pk, copy_of, number - 1]
         if unless:
-            params += [pk, number - 1, pk, number]
+            params += [pk, number - 1]
+            if copy_of is None:
+                params.append(hashes[0])
+        statement = insert_statement(
+            self.using, copy=copy_of is not None, chain_in_sql=chain_in_sql, unless=unless
+        )
         return statement, params
 
     def _execute_insert(
-        self, number: int, sql: str, params: list[Any], *, returning: bool = False
+        self,
+        version: ConfigVersion,
+        sql: str,
+        params: list[Any],
+        *,
+        copy_of: int | None,
+        returning: bool = False,
     ) -> tuple[Any, ...] | None:
-        """Run one INSERT; the row it returned (``returning``), or None if it wrote none.
+        """Run one INSERT; the row it returned (``returning``, else ``()``), or None if it
+        wrote none because nothing changed.
 
-        Without ``returning`` the row is ``()``. Only an INSERT ... SELECT of a version
-        that does not exist writes nothing.
+        A statement that wrote no row for another reason raises what that reason is:
+        the head moved on (StoreConflict), the config was archived or deleted, the
+        copied version does not exist. A connection lost while the statement ran is
+        checked: if the version landed anyway, that is a success, not an error.
         """
         connection = connections[self.using]
-        for attempt in range(_LOCK_RETRIES):
-            try:
-                with self._savepoint(connection), connection.cursor() as cursor:
-                    cursor.execute(sql, params)
-                    if returning:
-                        row: tuple[Any, ...] | None = cursor.fetchone()
-                        return row
-                    return () if cursor.rowcount != 0 else None
-            except IntegrityError:
-                head = self._read_head(locking=_needs_locking_read(connection))
-                if head is not None and head[0] >= number:
-                    raise StoreConflict(head[0]) from None
-                if not BotConfig.objects.using(self.using).filter(pk=self.bot_config.pk).exists():
-                    raise NoConfigError("The bot config was deleted meanwhile.") from None
-                raise
-            except OperationalError as exc:
-                if connection.in_atomic_block or not _is_transient_lock_error(connection, exc):
-                    raise
-                time.sleep(min(0.01 * (attempt + 1), 0.2))
+        try:
+            with self._savepoint(connection), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                row: tuple[Any, ...] | None = cursor.fetchone() if returning else ()
+                if not returning and cursor.rowcount == 0:
+                    row = None
+        except IntegrityError:
+            # Only a writer that does not lock the config first (an import, raw SQL)
+            # can take the number: report the head it reached.
+            self._why_not_written(version.version, copy_of, unchanged_possible=False)
+            raise
+        except OperationalError as exc:
+            if _is_archived_refusal(exc):
+                raise ConfigArchivedError() from None
+            if not connection.in_atomic_block and _is_transient_lock_error(connection, exc):
                 head = self._read_head()
-                if head is not None and head[0] >= number:
-                    raise StoreConflict(head[0]) from None
-        raise OperationalError("The database stayed locked; the version was not written.")
+                raise StoreConflict(head.version if head else 0) from None
+            if self._landed_after_error(connection, version):
+                return ()
+            raise
+        except InterfaceError:
+            if self._landed_after_error(connection, version):
+                return ()
+            raise
+        if row is None:
+            self._why_not_written(version.version, copy_of, unchanged_possible=True)
+        return row
+
+    def _why_not_written(
+        self, number: int, copy_of: int | None, *, unchanged_possible: bool
+    ) -> None:
+        """Raise why an append of version ``number`` wrote no row; return if the only
+        reason left is that nothing changed."""
+        connection = connections[self.using]
+        sql = config_state_sql(
+            self.using, locking=_needs_locking_read(connection), version_exists=copy_of is not None
+        )
+        params = [self.bot_config.pk] if copy_of is None else [copy_of, self.bot_config.pk]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            state = cursor.fetchone()
+        if state is None:
+            raise NoConfigError("The bot config was deleted meanwhile.")
+        if state[1] is not None:
+            raise ConfigArchivedError()
+        if state[0] != number - 1:
+            self._head = None
+            raise StoreConflict(int(state[0]))
+        if copy_of is not None and not state[2]:
+            raise VersionNotFoundError(copy_of)
+        if not unchanged_possible:  # pragma: no cover - the unique index spoke
+            raise StoreConflict(int(state[0]))
+
+    def _landed_after_error(self, connection: BaseDatabaseWrapper, version: ConfigVersion) -> bool:
+        """After the connection failed during an append outside a transaction: whether
+        the version was committed all the same (the COMMIT may reach the server and
+        its answer be lost). Asked on a new connection; False if that fails too."""
+        if connection.in_atomic_block:
+            return False
+        connection.close()
+        try:
+            rows = self._select(
+                ("timestamp", "reason", "created_by"),
+                "AND {version} = %s",
+                version.version,
+                db=self.using,
+            )
+        except DatabaseError:
+            return False
+        return bool(rows) and tuple(rows[0]) == (
+            float(version.timestamp),
+            version.reason,
+            version.created_by,
+        )
 
     @staticmethod
     @contextmanager
@@ -389,6 +514,11 @@ def _needs_locking_read(connection: BaseDatabaseWrapper) -> bool:
     # InnoDB's REPEATABLE READ keeps showing a transaction its first snapshot; only a
     # locking read sees the version that beat us.
     return connection.vendor == "mysql" and connection.in_atomic_block
+
+
+def _is_archived_refusal(exc: DatabaseError) -> bool:
+    # MySQL/MariaDB: the insert trigger of migration 0006 refuses archived configs.
+    return "config_versions: the config is archived" in str(exc)
 
 
 def _is_transient_lock_error(connection: BaseDatabaseWrapper, exc: DatabaseError) -> bool:

@@ -20,6 +20,7 @@ from django.test import override_settings
 from config_versions import conf
 from config_versions.checks import (
     BOOLS,
+    KEYS,
     NON_NEGATIVE_INTS,
     PATH_LISTS,
     POSITIVE_INTS,
@@ -32,7 +33,9 @@ from config_versions.checks import (
 from config_versions.models import BotConfigVersion
 
 ROOT = Path(__file__).resolve().parents[1]
-triggers = importlib.import_module("config_versions.migrations.0002_history_triggers")
+triggers = importlib.import_module(
+    "config_versions.migrations.0006_history_exact_json_signatures_archive_purge"
+)
 
 
 def _ids():
@@ -61,7 +64,7 @@ def test_length_limits_must_be_positive_integers(name, value):
 
 
 def test_every_key_is_type_checked_once():
-    groups = [*POSITIVE_INTS, *NON_NEGATIVE_INTS, *BOOLS, *PATH_LISTS]
+    groups = [*POSITIVE_INTS, *NON_NEGATIVE_INTS, *BOOLS, *PATH_LISTS, *KEYS]
 
     assert sorted(groups) == sorted(conf.DEFAULTS)
 
@@ -170,6 +173,18 @@ def test_manage_py_check_fails_on_a_bad_setting(config_versions, error):
     assert result.returncode == 1
     assert error in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("key", [b"x" * 40, "short", 12345, ["x" * 40]])
+def test_a_signing_key_must_be_a_long_text(key):
+    with override_settings(CONFIG_VERSIONS={"SIGNING_KEY": key}):
+        assert _ids() == ["config_versions.E009"]
+
+
+def test_a_long_text_or_none_is_a_signing_key():
+    for key in (None, "k" * 32):
+        with override_settings(CONFIG_VERSIONS={"SIGNING_KEY": key}):
+            assert _ids() == []
 
 
 def test_sqlite_transaction_mode_warning():

@@ -50,11 +50,10 @@ Validator = Callable[[dict[str, Any]], None]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Writers without expected_version retry when another writer took the next number;
-# each retry starts from the head the conflict reported, so a retry only fails if yet
-# another writer got in first. After a few lost rounds a writer waits a random, growing
-# moment (exponential backoff with jitter), so one unlucky thread is not starved by
-# faster ones; 50 rounds then wait at most about a second and a half in all.
+# Writers without expected_version that lose a race wait for the config's lock in
+# store.serialized(). Only a store that cannot serialise writers (a custom one) is
+# retried instead: after a few lost rounds with a random, growing wait (exponential
+# backoff with jitter); 50 rounds wait at most about a second and a half in all.
 DEFAULT_MAX_RETRIES = 50
 # Limits of the recorded text fields, for every store (a database column or not).
 DEFAULT_MAX_REASON_LENGTH = 10_000
@@ -489,45 +488,99 @@ class ConfigVersionManager:
         copy_of: int | None = None,
         content_hash: str | None = None,
     ) -> ConfigVersion:
+        """Append the version ``build(current)`` makes after the head ``current``.
+
+        First in one step, after the head as last seen (no lock, no extra read). A
+        writer that lost the race to another one (and did not pin ``expected_version``)
+        then waits its turn in ``store.serialized()``, where it reads the head and
+        appends with every other writer held off: it never gives up because others
+        write.
+        """
         if expected_version is not None:
             current = expected_version
         else:
             known = self._store.last_known_version()
             current = known if known is not None else self._store.current_version()
-        for attempt in range(self.max_retries):
-            if current == 0:
-                # Only create() makes version 1; make sure the history really is empty.
-                actual = self._store.current_version()
-                if actual == 0:
-                    raise NoConfigError()
-                if expected_version is not None:
-                    raise self._conflict(expected_version, actual)
-                current = actual
-            version = build(current)
+        if current == 0:
+            # Only create() makes version 1; make sure the history really is empty.
+            actual = self._store.current_version()
+            if actual == 0:
+                raise NoConfigError()
+            if expected_version is not None:
+                raise self._conflict(expected_version, actual)
+            current = actual
+        version = build(current)
+        try:
+            written = self._store.append(
+                version,
+                encoded=encoded,
+                copy_of=copy_of,
+                content_hash=content_hash,
+                unless_unchanged=True,
+            )
+        except StoreConflict as conflict:
+            if expected_version is not None and conflict.actual_version != expected_version:
+                raise self._conflict(expected_version, conflict.actual_version) from None
+            # Lost the race (or the database was busy): wait for the config's lock.
+            return self._append_serialized(
+                build,
+                encoded=encoded,
+                expected_version=expected_version,
+                copy_of=copy_of,
+                content_hash=content_hash,
+            )
+        return self._written(version, written, current, copy_of)
+
+    def _append_serialized(
+        self,
+        build: Callable[[int], ConfigVersion],
+        *,
+        encoded: str,
+        expected_version: int | None,
+        copy_of: int | None,
+        content_hash: str | None,
+    ) -> ConfigVersion:
+        store = self._store
+        # A store that serialises writers needs one round; one that cannot is retried
+        # with backoff (exponential, with jitter) a bounded number of times.
+        rounds = 1 if store.serializes_writers else self.max_retries
+        for attempt in range(rounds):
             try:
-                written = self._store.append(
-                    version,
-                    encoded=encoded,
-                    copy_of=copy_of,
-                    content_hash=content_hash,
-                    unless_unchanged=True,
-                )
-            except StoreConflict as conflict:
-                if expected_version is not None:
-                    raise self._conflict(expected_version, conflict.actual_version) from None
-                current = conflict.actual_version
+                with store.serialized() as current:
+                    if current == 0:
+                        raise NoConfigError()
+                    if expected_version is not None and current != expected_version:
+                        raise self._conflict(expected_version, current)
+                    version = build(current)
+                    written = store.append(
+                        version,
+                        encoded=encoded,
+                        copy_of=copy_of,
+                        content_hash=content_hash,
+                        unless_unchanged=True,
+                    )
+            except StoreConflict:
+                if store.serializes_writers:  # pragma: no cover - a broken store
+                    raise RuntimeError(
+                        f"{type(store).__name__} says it serializes writers, yet an append "
+                        "inside serialized() lost its number"
+                    ) from None
                 if attempt >= _BACKOFF_AFTER:
                     ceiling = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - _BACKOFF_AFTER))
                     time.sleep(random.uniform(0, ceiling))
                 continue
-            if not written:
-                return self._unchanged(current)
-            logger.info("Created configuration version %d: %s", version.version, version.reason)
-            self._notify(VersionWritten(version, rollback_to=copy_of))
-            return version
-        raise RuntimeError(
-            f"Gave up appending a version after {self.max_retries} conflicting attempts"
-        )
+            # Outside the block: its transaction has committed.
+            return self._written(version, written, current, copy_of)
+        raise RuntimeError(f"Gave up appending a version after {rounds} conflicting attempts")
+
+    def _written(
+        self, version: ConfigVersion, written: bool, current: int, copy_of: int | None
+    ) -> ConfigVersion:
+        if not written:
+            return self._unchanged(current)
+        logger.info("Created configuration version %d: %s", version.version, version.reason)
+        self._notify(VersionWritten(version, rollback_to=copy_of))
+        return version
 
     def _unchanged(self, number: int) -> UnchangedVersion:
         found = self._require(number)

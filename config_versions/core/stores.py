@@ -7,7 +7,9 @@ to write; a store only makes each append atomic.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from config_versions.core.errors import StoreConflict, VersionNotFoundError
@@ -37,6 +39,11 @@ class VersionStore(Protocol):
       :class:`~config_versions.core.errors.VersionNotFoundError` if there is none. A
       rollback with no validator to run then never reads the config; the version it
       returns reads it on first use.
+    - ``serializes_writers``: True when ``serialized()`` really holds every other
+      writer of the config off, so that an append inside it cannot conflict. The
+      manager's writers without ``expected_version`` wait there after losing a race,
+      and never give up; with a store that cannot serialise (False, the default
+      ``serialized()`` locks nothing) they retry a bounded number of times.
     - ``to_async(func)``: how to run a blocking call from async code (the in-memory
       store does no I/O and runs it inline).
     """
@@ -46,6 +53,13 @@ class VersionStore(Protocol):
 
     @property
     def copies_in_place(self) -> bool: ...
+
+    @property
+    def serializes_writers(self) -> bool: ...
+
+    def serialized(self) -> AbstractContextManager[int]:
+        """Hold other writers of this config off for the block; yields the head's number."""
+        ...
 
     def to_async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]: ...
 
@@ -99,6 +113,14 @@ class StoreBase:
 
     keeps_key_order = True
     copies_in_place = False
+    serializes_writers = False
+
+    @contextmanager
+    def serialized(self) -> Iterator[int]:
+        yield self.current_version()
+
+    def current_version(self) -> int:  # pragma: no cover - every store defines it
+        raise NotImplementedError
 
     def to_async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
         async def inline(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -111,12 +133,21 @@ class InMemoryStore(StoreBase):
     """The seed document's storage: a list in the process, gone when it exits."""
 
     copies_in_place = True  # a rollback reuses the stored text
+    serializes_writers = True
 
     def __init__(self) -> None:
+        # One lock per history: appends from several threads are checked and made one
+        # at a time, and serialized() holds it across a read of the head and an append.
+        self._lock = threading.RLock()
         # Configs are kept as JSON text: decoding it hands every reader a private
         # copy, faster than copy.deepcopy of the dict would. Each row also keeps its
         # content hash, which tells an unchanged write apart.
         self._rows: list[tuple[ConfigVersion, str, str]] = []
+
+    @contextmanager
+    def serialized(self) -> Iterator[int]:
+        with self._lock:
+            yield len(self._rows)
 
     def current_version(self) -> int:
         return len(self._rows)
@@ -161,6 +192,17 @@ class InMemoryStore(StoreBase):
         copy_of: int | None = None,
         content_hash: str | None = None,
         unless_unchanged: bool = False,
+    ) -> bool:
+        with self._lock:
+            return self._append(version, encoded, copy_of, content_hash, unless_unchanged)
+
+    def _append(
+        self,
+        version: ConfigVersion,
+        encoded: str,
+        copy_of: int | None,
+        content_hash: str | None,
+        unless_unchanged: bool,
     ) -> bool:
         if version.version != len(self._rows) + 1:
             raise StoreConflict(len(self._rows))

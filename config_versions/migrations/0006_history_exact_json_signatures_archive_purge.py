@@ -48,6 +48,7 @@ DELETE_MESSAGE = (
     "config_versions: version rows cannot be deleted (archive the config; "
     "purge_config_history removes a history and leaves a tombstone)"
 )
+ARCHIVED_MESSAGE = "config_versions: the config is archived"
 BUMP = (
     f"UPDATE {PARENT} SET current_version = NEW.version, updated_at = NEW.created_at "
     "WHERE id = NEW.bot_config_id AND current_version < NEW.version"
@@ -161,7 +162,17 @@ def _mysql() -> tuple[list[str], list[str]]:
             END IF;
         END
         """,
-        f"CREATE TRIGGER config_versions_head AFTER INSERT ON {TABLE} FOR EACH ROW {BUMP}",
+        # MySQL refuses an INSERT that reads the config's row its trigger updates, so
+        # appends cannot check "not archived" themselves there: the trigger does.
+        f"""
+        CREATE TRIGGER config_versions_head AFTER INSERT ON {TABLE} FOR EACH ROW
+        BEGIN
+            IF (SELECT archived_at FROM {PARENT} WHERE id = NEW.bot_config_id) IS NOT NULL THEN
+                SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '{ARCHIVED_MESSAGE}';
+            END IF;
+            {BUMP};
+        END
+        """,
     ]
     remove = [
         "DROP TRIGGER IF EXISTS config_versions_immutable",
