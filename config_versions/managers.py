@@ -17,7 +17,7 @@ from django.dispatch import Signal
 from config_versions import conf, signals
 from config_versions.core.events import Listener, VersionWritten
 from config_versions.core.manager import ConfigVersionManager
-from config_versions.models import BotConfig
+from config_versions.models import BotConfig, BotConfigVersion
 from config_versions.storage import DatabaseStore
 from config_versions.validation import validators_for
 
@@ -47,16 +47,42 @@ def manager_options(bot_config: BotConfig) -> dict[str, Any]:
 def restore_history(bot_config: BotConfig, document: Mapping[str, Any]) -> ConfigVersionManager:
     """Write an exported history into ``bot_config`` (empty), keeping every field.
 
-    The limits apply; the validators do not: recorded history is kept as it was.
+    The validators do not apply: recorded history is kept as it was. The versions go
+    through the store like any write, so the chain is recomputed and they are signed
+    with this site's key; signatures in ``document`` are ignored. When ``document``
+    names its head (``chain_hash``, as exports do), the chain written must end there,
+    or ValueError: a history that would no longer verify is not kept. Call it inside a
+    transaction for all or nothing.
     """
     store = DatabaseStore(bot_config)
-    return ConfigVersionManager.from_dict(
+    manager = ConfigVersionManager.from_dict(
         document, store=store, listeners=[signal_sender(bot_config, store.using)], **_limits()
     )
+    expected = document.get("chain_hash")
+    if isinstance(expected, str) and expected:
+        written = (
+            BotConfigVersion.objects.using(store.using)
+            .filter(bot_config_id=bot_config.pk)
+            .order_by("-version")
+            .values_list("chain_hash", flat=True)
+            .first()
+        )
+        if written != expected:
+            raise ValueError(
+                f"the history written does not end at the file's chain hash {expected[:12]}... "
+                f"(it ends at {(written or 'nothing')[:12]}): this database did not keep a "
+                "recorded field exactly"
+            )
+    return manager
 
 
 def signal_sender(bot_config: BotConfig, using: str) -> Listener:
-    """A listener sending ``version_created`` (and ``config_rolled_back``) on commit."""
+    """A listener sending ``version_created`` (and ``config_rolled_back``) on commit.
+
+    With ``send_robust``: the version is committed by then, so a receiver that fails
+    is logged (logger ``django.dispatch``) and the others still run, rather than turning
+    the write's success into an error its caller would take for "nothing written".
+    """
 
     def send(event: VersionWritten) -> None:
         sends: list[tuple[Signal, dict[str, Any]]] = [(signals.version_created, {})]
@@ -65,7 +91,7 @@ def signal_sender(bot_config: BotConfig, using: str) -> Listener:
         for signal, extra in sends:
             transaction.on_commit(
                 partial(
-                    signal.send,
+                    signal.send_robust,
                     sender=BotConfig,
                     bot_config=bot_config,
                     version=event.version,

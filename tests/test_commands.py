@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 
 import pytest
@@ -11,7 +12,9 @@ from django.db import connection
 from config_versions import ConfigVersionManager
 from config_versions.models import BotConfig, BotConfigVersion
 
-triggers = importlib.import_module("config_versions.migrations.0002_history_triggers")
+triggers = importlib.import_module(
+    "config_versions.migrations.0006_history_exact_json_signatures_archive_purge"
+)
 
 
 def _versions(slug):
@@ -61,7 +64,9 @@ def test_import_plain_manager_dump(tmp_path):
     path = tmp_path / "dump.json"
     path.write_text(json.dumps(memory.to_dict()))
 
-    call_command("import_config_history", str(path), slug="from-memory")
+    with pytest.raises(CommandError, match=r"carries no hashes.*--unverified"):
+        call_command("import_config_history", str(path), slug="from-memory")
+    call_command("import_config_history", str(path), slug="from-memory", unverified=True)
     assert _versions("from-memory") == memory.to_dict()
     assert BotConfig.objects.get(slug="from-memory").name == "from-memory"
 
@@ -71,8 +76,8 @@ def test_import_plain_manager_dump(tmp_path):
     ("content", "message"),
     [
         ("{not json", "is not valid JSON"),
-        ("[1, 2]", "is not a config history"),
-        ('{"versions": {}}', "is not a config history"),
+        ("[1, 2]", "not a config history"),
+        ('{"versions": {}}', "not a config history"),
         ('{"versions": [{"version": 1, "config": {}}, {"version": 3, "config": {}}]}', "gaps"),
         (
             '{"versions": [{"version": 1, "config": {}}, {"version": 2, "config": []}]}',
@@ -86,7 +91,7 @@ def test_malformed_import_writes_nothing(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
     with pytest.raises(CommandError, match=message):
-        call_command("import_config_history", str(path), slug="bad")
+        call_command("import_config_history", str(path), slug="bad", unverified=True)
     assert not BotConfig.objects.filter(slug="bad").exists()
     assert BotConfigVersion.objects.count() == 0
 
@@ -134,5 +139,9 @@ def test_verify_names_first_edited_version(bot, column, value, broken_at):
     finally:
         with connection.schema_editor() as editor:
             triggers.install(None, editor)
-    with pytest.raises(CommandError, match=f"History broken at support-bot: version {broken_at}"):
-        call_command("verify_config_history", "support-bot")
+    out = io.StringIO()
+    with pytest.raises(
+        CommandError, match=r"History broken: 1 break\(s\) in 1 config\(s\): support-bot"
+    ):
+        call_command("verify_config_history", "support-bot", stdout=out)
+    assert f"  version {broken_at}: " in out.getvalue()

@@ -81,5 +81,5 @@ def test_imports_send_version_created(bot, received):
 
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(source.to_dict(), handle)
-    call_command("import_config_history", handle.name, slug="imported")
+    call_command("import_config_history", handle.name, slug="imported", unverified=True)
     assert received == [("created", 1, None), ("created", 2, None)]

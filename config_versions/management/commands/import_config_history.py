@@ -1,67 +1,325 @@
+"""import_config_history: a new config from an export, checked before anything is written.
+
+A ``config_versions.history/2`` export carries every version's content and chain hash
+and the head's chain hash. Every hash is recomputed from the recorded fields, and the
+file is refused, whole, at the first version that no longer matches (a config, reason,
+author, timestamp or metadata edited), when versions were reordered, renumbered or cut
+(numbers not 1..N, a count that is not the file's ``current_version``, a chain that does
+not end at its head), and when any field is not what a database can hold. The message
+is one line naming the first problem; nothing is written.
+
+Older files carry no hashes (format ``/1``, plain ``ConfigVersionManager.to_dict()``
+dumps): nothing in them can be checked, so they are imported only with ``--unverified``.
+
+The versions are written through the store like any other: numbers, timestamps,
+reasons, authors and metadata as recorded, the chain recomputed (and checked to end at
+the file's head), and signed with this site's key. Signatures in the file are not
+copied: they are another site's, or stale.
+"""
+
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
+from config_versions.conf import settings
 from config_versions.core.errors import InvalidConfigError
+from config_versions.core.fields import check_text
+from config_versions.core.jsondata import json_depth, normalize_config
+from config_versions.core.manager import MAX_CREATED_BY_LENGTH
+from config_versions.core.version import VERSION_FIELDS
+from config_versions.integrity import ChainChecker, Row
 from config_versions.managers import restore_history
 from config_versions.models import BotConfig
 from config_versions.validation import check_schema
 
+VERIFIED = "config_versions.history/2"
+UNHASHED = "config_versions.history/1"
+# 10000-01-01 UTC: no database date column reaches the year 10000.
+MAX_TIMESTAMP = 253_402_300_800
+NAME_MAX_LENGTH = 200  # BotConfig.name's
+_HASH = re.compile(r"[0-9a-f]{64}")
+_MISSING = object()
+# What a history/2 version must carry: every recorded field, and its hashes.
+VERIFIED_FIELDS = (*VERSION_FIELDS, "content_hash", "chain_hash")
+
+
+class Refused(Exception):
+    """The file cannot be imported; the message names the first problem."""
+
 
 class Command(BaseCommand):
     help = (
-        "Create a bot config from an exported history (export_config_history) or a plain "
-        "ConfigVersionManager.to_dict() dump, keeping numbers, timestamps, reasons, "
-        "authors and metadata exactly. All or nothing."
+        "Create a bot config from an export of export_config_history (format "
+        "config_versions.history/2), recomputing every hash and refusing the whole file "
+        "if anything in it was edited, reordered or cut. Files without hashes (format /1, "
+        "plain ConfigVersionManager.to_dict() dumps) need --unverified. All or nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="JSON file to read.")
         parser.add_argument("--slug", required=True, help="Slug of the new bot config.")
         parser.add_argument("--name", help="Name (default: the file's, else the slug).")
+        parser.add_argument(
+            "--unverified",
+            action="store_true",
+            help="Accept a file that carries no hashes (format /1, a plain to_dict() dump), "
+            "which cannot be checked. Files with hashes are always checked.",
+        )
 
-    def handle(self, *args: Any, file: str, slug: str, name: str | None, **options: Any) -> None:
-        document = self._read(file)
+    def handle(
+        self,
+        *args: Any,
+        file: str,
+        slug: str,
+        name: str | None,
+        unverified: bool,
+        **options: Any,
+    ) -> None:
+        try:
+            count = self._import(file, slug, name, unverified)
+        except CommandError as exc:
+            raise CommandError(_one_line(str(exc))) from None
+        self.stdout.write(f"Imported {count} version(s) into {slug!r}.")
+
+    def _import(self, file: str, slug: str, name: str | None, unverified: bool) -> int:
+        document = _read(file)
         if BotConfig.objects.filter(slug=slug).exists():
             raise CommandError(f"A bot config with slug {slug!r} already exists; nothing imported.")
-        schema = document.get("schema")
         try:
-            if schema is not None:
-                check_schema(schema)
+            history = parse_history(document, unverified=unverified)
             with transaction.atomic():
                 bot = BotConfig(
                     slug=slug,
-                    name=name or str(document.get("name") or slug),
-                    description=str(document.get("description") or ""),
-                    schema=schema,
+                    name=name or history.name or slug,
+                    description=history.description,
+                    schema=history.schema,
                 )
                 bot.full_clean()
                 bot.save()
                 # History is imported as it was recorded: today's schema and validators
                 # judge new versions, not the past.
-                manager = restore_history(bot, document)
+                manager = restore_history(
+                    bot, {"versions": history.versions, "chain_hash": history.head}
+                )
+                count = len(manager)
+        except Refused as exc:
+            raise CommandError(f"{file}: {exc}; nothing imported.") from None
         except (ValueError, InvalidConfigError) as exc:
             raise CommandError(f"{file}: {exc}; nothing imported.") from None
         except ValidationError as exc:
             raise CommandError(f"{file}: {'; '.join(exc.messages)}; nothing imported.") from None
-        self.stdout.write(f"Imported {len(manager)} version(s) into {slug!r}.")
-
-    @staticmethod
-    def _read(file: str) -> dict[str, Any]:
-        try:
-            with open(file, encoding="utf-8") as handle:
-                document = json.load(handle)
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CommandError(f"{file} is not valid JSON: {exc}.") from None
-        if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
+        except RecursionError:
+            raise CommandError(f"{file}: nested too deeply; nothing imported.") from None
+        except DatabaseError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise CommandError(
-                f"{file} is not a config history: expected an object with a 'versions' list."
+                f"{file}: the database refused it ({first}); nothing imported."
+            ) from None
+        return count
+
+
+@dataclass(frozen=True)
+class History:
+    """A file's history, checked: what restore_history writes."""
+
+    versions: list[dict[str, Any]]
+    head: str | None  # the chain hash it must end at; None: not verified
+    name: str | None
+    description: str
+    schema: Any
+
+
+def parse_history(document: Any, *, unverified: bool) -> History:
+    """Check a parsed file through and through; Refused names the first problem."""
+    if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
+        raise Refused("not a config history: expected an object with a 'versions' list")
+    form = document.get("format", _MISSING)
+    if form == VERIFIED:
+        verified = True
+    elif form in (UNHASHED, _MISSING):
+        if not unverified:
+            what = f"format {UNHASHED}" if form == UNHASHED else "a plain to_dict() dump"
+            raise Refused(
+                f"{what} carries no hashes, so nothing in it can be verified; import it "
+                "with --unverified to accept it as it stands"
             )
-        return document
+        verified = False
+    else:
+        raise Refused(f"unknown format {_show(form)}; expected {VERIFIED!r}")
+    versions: list[Any] = document["versions"]
+    current = document.get("current_version", _MISSING)
+    if current is _MISSING and verified:
+        raise Refused("no current_version")
+    if current is not _MISSING:
+        if not _is_int(current):
+            raise Refused(f"current_version must be a whole number, not {_show(current)}")
+        if current != len(versions):
+            raise Refused(
+                f"the file holds {len(versions)} version(s) but its current_version is "
+                f"{_show(current)}: versions were cut or added"
+            )
+    head = None
+    if verified:
+        head = document.get("chain_hash")
+        if not (isinstance(head, str) and (_HASH.fullmatch(head) if versions else head == "")):
+            raise Refused(f"its head chain_hash {_show(head)} is not a SHA-256 (64 hex digits)")
+    name, description, schema = _config_fields(document)
+
+    checker = ChainChecker("")
+    clean: list[dict[str, Any]] = []
+    for number, raw in enumerate(versions, start=1):
+        entry, hashes = _version(raw, number, verified=verified)
+        if hashes is not None:
+            checker.feed(Row(**entry, content_hash=hashes[0], chain_hash=hashes[1]))
+            if checker.breaks:
+                found = checker.breaks[0]
+                raise Refused(f"version {found.version}: {found.problem}")
+        clean.append(entry)
+    if verified and checker.head != head:
+        raise Refused(
+            "the chain does not end at the file's head chain_hash: versions were cut, or "
+            "the head was edited"
+        )
+    return History(clean, head, name, description, schema)
+
+
+def _config_fields(document: dict[str, Any]) -> tuple[str | None, str, Any]:
+    name = document.get("name")
+    description = document.get("description")
+    schema = document.get("schema")
+    try:
+        if name is not None:
+            check_text("name", name, max_length=NAME_MAX_LENGTH)
+        if description is not None:
+            check_text("description", description, max_length=settings.MAX_DESCRIPTION_LENGTH)
+        if isinstance(schema, dict):
+            normalize_config(schema, copy=False)
+    except InvalidConfigError as exc:
+        raise Refused(str(exc).replace("The config", "The schema")) from None
+    if schema is not None:
+        check_schema(schema)  # ValidationError: the caller's message
+    return name or None, description or "", schema
+
+
+def _version(
+    raw: Any, number: int, *, verified: bool
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """One entry as restore_history takes it, and its (content, chain) hashes if verified."""
+    if not isinstance(raw, dict):
+        raise Refused(f"version entry {number} is not an object")
+    for name in VERIFIED_FIELDS if verified else ("version", "config"):
+        if name not in raw:
+            raise Refused(f"version entry {number} has no {name!r} field")
+    if raw["version"] != number or not _is_int(raw["version"]):
+        raise Refused(
+            f"version entry {number} has number {_show(raw['version'])}; versions must be "
+            "numbered 1, 2, 3 ... without gaps"
+        )
+    where = f"version {number}"
+    try:
+        config = raw["config"]
+        normalize_config(config, max_bytes=settings.MAX_CONFIG_BYTES, copy=False)
+        if json_depth(config) > settings.MAX_DEPTH:
+            raise Refused(
+                f"{where}: the config is nested deeper than the limit of "
+                f"{settings.MAX_DEPTH} levels"
+            )
+        reason = raw.get("reason", "")
+        check_text("reason", reason, max_length=settings.MAX_REASON_LENGTH)
+        created_by = raw.get("created_by")
+        if created_by is not None:
+            check_text("created_by", created_by, max_length=MAX_CREATED_BY_LENGTH)
+        metadata = raw.get("metadata")
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            raise Refused(f"{where}: metadata must be a JSON object, not {_show(metadata)}")
+        try:
+            normalize_config(metadata, max_bytes=settings.MAX_CONFIG_BYTES, copy=False)
+        except InvalidConfigError as exc:
+            raise InvalidConfigError(str(exc).replace("The config", "The metadata")) from None
+    except InvalidConfigError as exc:
+        raise Refused(f"{where}: {exc}") from None
+    timestamp = raw.get("timestamp", _MISSING)
+    if timestamp is _MISSING:
+        timestamp = time.time()
+    if not (
+        isinstance(timestamp, int | float)
+        and not isinstance(timestamp, bool)
+        and 0 <= timestamp < MAX_TIMESTAMP
+        and math.isfinite(timestamp)
+    ):
+        raise Refused(
+            f"{where}: timestamp must be a Unix time (seconds since 1970) before the year "
+            f"10000, not {_show(timestamp)}"
+        )
+    previous = raw.get("previous_version")
+    if previous is not None and not (_is_int(previous) and 1 <= previous < number):
+        raise Refused(
+            f"{where}: previous_version must be empty or an earlier version number, "
+            f"not {_show(previous)}"
+        )
+    entry = {
+        "version": number,
+        "config": config,
+        "timestamp": float(timestamp),
+        "reason": reason,
+        "previous_version": previous,
+        "created_by": created_by,
+        "metadata": metadata,
+    }
+    if not verified:
+        return entry, None
+    hashes = raw["content_hash"], raw["chain_hash"]
+    for label, value in zip(("content_hash", "chain_hash"), hashes, strict=True):
+        if not (isinstance(value, str) and _HASH.fullmatch(value)):
+            raise Refused(f"{where}: {label} {_show(value)} is not a SHA-256 (64 hex digits)")
+    return entry, hashes
+
+
+def _read(file: str) -> Any:
+    try:
+        with open(file, encoding="utf-8") as handle:
+            return json.load(handle, parse_constant=_refuse_constant, parse_float=_finite)
+    except OSError as exc:
+        raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int of 5,000 digits
+        raise CommandError(f"{file} is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise CommandError(f"{file} is not valid JSON: nested too deeply.") from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity, which no column can hold
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _show(value: object) -> str:
+    """A value for a message: short, and on one line whatever it holds."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return f"a number of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.splitlines())
