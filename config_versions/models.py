@@ -1,14 +1,21 @@
-"""BotConfig and its immutable histories: BotConfigVersion, and BotConfigChange for its own
-fields."""
+"""BotConfig and its immutable histories: BotConfigVersion, BotConfigChange for its own
+fields, and PurgedConfig, the tombstone of a history removed for good.
+
+Long because Django finds an app's tables here, and each table's rules (what may be
+deleted or archived, which columns the database keeps) sit next to its fields; the
+row-level immutability they share lives in ``immutable``, the JSON column in
+``jsonfield``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router
+from django.db.models.signals import pre_delete
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +23,7 @@ from config_versions.conf import settings as cv_settings
 from config_versions.core.errors import InvalidConfigError
 from config_versions.core.fields import check_text
 from config_versions.exceptions import ImmutableVersionError
+from config_versions.immutable import ImmutableQuerySet, ImmutableRow
 from config_versions.jsonfield import ExactJSONField
 
 if TYPE_CHECKING:
@@ -133,6 +141,8 @@ class BotConfig(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and self.pk is not None:
+            self._refuse_a_purged_id(kwargs.get("using"))
         # current_version belongs to the database (a trigger moves it with each new
         # version): saving an instance loaded earlier must not write its stale copy back.
         if not self._state.adding and not kwargs.get("force_insert"):
@@ -150,6 +160,17 @@ class BotConfig(models.Model):
 
             check_schema(self.schema)
 
+    def _refuse_a_purged_id(self, using: str | None) -> None:
+        # The database lets the version rows of a config with a tombstone be deleted:
+        # a new config given the id of a purged one would have an unprotected history.
+        # Generated ids never come back; only an explicit one can.
+        using = using or router.db_for_write(type(self), instance=self)
+        if PurgedConfig.objects.using(using).filter(config_id=self.pk).exists():
+            raise ImmutableVersionError(
+                f"Bot config id {self.pk} belonged to a purged config; a new config "
+                "cannot take it (its history would not be protected)."
+            )
+
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ImmutableVersionError(ARCHIVE_INSTEAD)
 
@@ -157,20 +178,47 @@ class BotConfig(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
-    def archive(self, *, by: str | None = None, reason: str = "") -> None:
+    def archive(self, *, by: str | None = None, reason: str = "") -> bool:
         """Retire this config: it leaves the API (410 Gone) and the changelist; its
-        history stays readable and no version can be written until :meth:`restore`."""
-        self.archived_at = timezone.now()
-        self.archived_by = by
-        self.archive_reason = reason
-        self.save(update_fields=["archived_at", "archived_by", "archive_reason", "updated_at"])
+        history stays readable and no version can be written until :meth:`restore`.
 
-    def restore(self) -> None:
-        """Bring an archived config back into use, with its whole history."""
-        self.archived_at = None
-        self.archived_by = None
-        self.archive_reason = ""
-        self.save(update_fields=["archived_at", "archived_by", "archive_reason", "updated_at"])
+        One conditional UPDATE, so it waits for a writer holding the config's row and
+        the first of two concurrent archives wins: archiving an archived config changes
+        nothing (its date, author and reason stay) and returns False. ``by`` and
+        ``reason`` are checked like a version's author and reason
+        (:class:`~config_versions.core.errors.InvalidConfigError`).
+        """
+        check_text("archived_by", "" if by is None else by, max_length=255)
+        check_text("reason", reason, max_length=cv_settings.MAX_REASON_LENGTH)
+        now = timezone.now()
+        return self._set_archive_fields(
+            archived=False, archived_at=now, archived_by=by, archive_reason=reason, updated_at=now
+        )
+
+    def restore(self) -> bool:
+        """Bring an archived config back into use, with its whole history; False if it
+        was not archived (nothing changed)."""
+        return self._set_archive_fields(
+            archived=True,
+            archived_at=None,
+            archived_by=None,
+            archive_reason="",
+            updated_at=timezone.now(),
+        )
+
+    def _set_archive_fields(self, *, archived: bool, **values: Any) -> bool:
+        if self.pk is None:
+            raise ValueError("Save the bot config before archiving or restoring it.")
+        using = router.db_for_write(type(self), instance=self)
+        changed = (
+            type(self)
+            ._default_manager.using(using)
+            .filter(pk=self.pk, archived_at__isnull=not archived)
+            .update(**values)
+        )
+        # What the database holds now, whoever wrote it (DoesNotExist if purged).
+        self.refresh_from_db(using=using, fields=list(values))
+        return bool(changed)
 
     @property
     def version_manager(self) -> ConfigVersionManager:
@@ -185,45 +233,6 @@ class BotConfig(models.Model):
         if factory is None:  # pragma: no cover - set by AppConfig.ready()
             raise RuntimeError("config_versions is not ready: add it to INSTALLED_APPS.")
         return factory(self, user=user)
-
-
-class ImmutableQuerySet(models.QuerySet[_Row]):
-    """Rows of a history: ``update()``, ``delete()`` and ``bulk_update()`` raise."""
-
-    refused_update: ClassVar[str]
-    refused_delete: ClassVar[str]
-
-    def update(self, **kwargs: Any) -> NoReturn:
-        raise ImmutableVersionError(self.refused_update)
-
-    def delete(self) -> NoReturn:
-        raise ImmutableVersionError(self.refused_delete)
-
-    def bulk_update(
-        self,
-        objs: Iterable[_Row],
-        fields: Iterable[str],
-        batch_size: int | None = None,
-    ) -> NoReturn:
-        raise ImmutableVersionError(self.refused_update)
-
-
-class ImmutableRow(models.Model):
-    """A row of a history: saved once, never changed, never deleted on its own."""
-
-    refused_change: ClassVar[str]
-    refused_delete: ClassVar[str]
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableVersionError(self.refused_change)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise ImmutableVersionError(self.refused_delete)
 
 
 class BotConfigVersionQuerySet(ImmutableQuerySet["BotConfigVersion"]):
@@ -472,3 +481,21 @@ class PurgedConfig(ImmutableRow):
 
     def __str__(self) -> str:
         return f"{self.slug} (purged {self.purged_at:%Y-%m-%d})"
+
+
+def _refuse_deletion(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
+    """Django's deletion collector (``Collector.delete``, which a plain queryset's
+    ``delete()`` and cascades from other models use) skips the models' own ``delete()``;
+    it sends ``pre_delete`` for every row before it deletes any. A bot config is
+    archived instead, and history rows go only with ``purge_history``, in SQL."""
+    if sender is BotConfig:
+        raise ImmutableVersionError(ARCHIVE_INSTEAD)
+    raise ImmutableVersionError(cast("type[ImmutableRow]", sender).refused_delete)
+
+
+for _model in (BotConfig, BotConfigVersion, BotConfigChange, PurgedConfig):
+    pre_delete.connect(
+        _refuse_deletion,
+        sender=_model,
+        dispatch_uid=f"config_versions_refuse_delete_{_model.__name__}",
+    )

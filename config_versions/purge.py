@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from django.db import connections, router, transaction
 
+from config_versions.conf import settings
+from config_versions.core.fields import check_text
 from config_versions.models import BotConfig, BotConfigChange, BotConfigVersion, PurgedConfig
 
 
 def purge_history(
     bot_config: BotConfig, *, by: str | None = None, reason: str = ""
 ) -> PurgedConfig:
-    """Remove ``bot_config`` and its whole history for good; return the tombstone."""
+    """Remove ``bot_config`` and its whole history for good; return the tombstone.
+
+    ``by`` and ``reason`` are checked like a version's author and reason (an
+    ``InvalidConfigError`` before anything is written); ``BotConfig.DoesNotExist`` if the
+    config is gone already.
+    """
+    check_text("purged_by", "" if by is None else by, max_length=255)
+    check_text("reason", reason, max_length=settings.MAX_REASON_LENGTH)
     using = router.db_for_write(BotConfigVersion, instance=bot_config)
     with transaction.atomic(using=using):
         # Lock the config first: a writer appending meanwhile would leave a version the

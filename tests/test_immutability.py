@@ -94,9 +94,21 @@ def test_deleting_a_user_keeps_the_history(history, django_user_model):
     assert _snapshot(bot)[:2] == before
 
 
-def test_deleting_the_config_removes_its_history(history):
+def test_deleting_the_config_is_refused_and_archiving_keeps_its_history(history):
+    bot, before = history
+    with pytest.raises(ImmutableVersionError, match="archived, not deleted"):
+        bot.delete()
+    with pytest.raises(ImmutableVersionError):
+        BotConfig.objects.filter(pk=bot.pk).delete()
+    bot.archive(by="admin", reason="retired")
+    assert _snapshot(bot) == before
+
+
+def test_purging_the_config_removes_its_history_only(history):
+    from config_versions.purge import purge_history
+
     bot, _ = history
     other = BotConfig.objects.create(name="Other", slug="other")
     other.version_manager.create({"keep": True})
-    bot.delete()
+    purge_history(bot, reason="test")
     assert list(BotConfigVersion.objects.values_list("bot_config__slug", flat=True)) == ["other"]

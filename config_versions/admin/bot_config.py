@@ -1,4 +1,7 @@
-"""BotConfig in the admin: the changelist, the config editor and the rollback action."""
+"""BotConfig in the admin: the changelist, the config editor and the rollback action.
+
+Deleting is archiving: see ``admin/archive.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +12,26 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings as django_settings
-from django.contrib import admin
-from django.db.models import Count, QuerySet
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.template.response import TemplateResponse
 from django.urls import URLPattern
 from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 
 from config_versions import conf
 from config_versions.admin import rollback as rollback_pages
+from config_versions.admin.archive import ArchivingAdmin, StatusFilter
 from config_versions.admin.saving import OneMessagePerSave, change_outcome
-from config_versions.admin.views import VersionHistoryAdmin, model_field_labels
+from config_versions.admin.views import model_field_labels
 from config_versions.changes import record_changes
 from config_versions.editor_form import BotConfigAdminForm
 from config_versions.forms import pretty_json
-from config_versions.models import BotConfig, BotConfigQuerySet, BotConfigVersion
+from config_versions.models import BotConfig, BotConfigQuerySet
 
 # The model fields the form edits; the version fields are not model fields.
 
@@ -43,14 +46,15 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 ViewFunc = Callable[..., HttpResponse]
 
 
-class BotConfigAdmin(OneMessagePerSave, VersionHistoryAdmin):
+class BotConfigAdmin(OneMessagePerSave, ArchivingAdmin):
     form = BotConfigAdminForm
     change_form_template = "config_versions/admin/change_form.html"
     list_display = ["name", "slug", "version_link", "last_changed_at", "last_changed_by"]
     list_display_links = ["name"]
+    list_filter = [StatusFilter]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    actions = ["rollback_to_previous"]
+    actions = ["archive_selected", "restore_selected", "rollback_to_previous"]
 
     class Media:
         css = {"all": ["config_versions/admin.css"]}
@@ -323,47 +327,6 @@ class BotConfigAdmin(OneMessagePerSave, VersionHistoryAdmin):
             *change_outcome(obj, form.saved_version, recorded, partial(self.diff_url, obj)),
         )
 
-    # Deleting ------------------------------------------------------------------------
-
-    def get_deleted_objects(
-        self, objs: Any, request: HttpRequest
-    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
-        # Deleting a config deletes its history (the contract): that is decided by
-        # delete_botconfig, not by the version admin, which refuses every deletion of
-        # a single version. Listing each version would also load every config, megabytes
-        # each, just to print its name; the page counts them instead.
-        configs = list(objs)
-        opts, version_opts = self.opts, BotConfigVersion._meta
-        counts = dict(
-            BotConfigVersion.objects.filter(bot_config__in=configs)
-            .values_list("bot_config")
-            .annotate(n=Count("pk"))
-            .values_list("bot_config", "n")
-        )
-        deleted: list[Any] = []
-        for obj in configs:
-            n = counts.get(obj.pk, 0)
-            deleted.append(
-                format_html(
-                    '{}: <a href="{}">{}</a>',
-                    capfirst(opts.verbose_name),
-                    self._url("change", obj),
-                    obj,
-                )
-            )
-            if n:
-                deleted.append(
-                    [
-                        ngettext("%(n)s version of its history", "%(n)s versions of its history", n)
-                        % {"n": n}
-                    ]
-                )
-        model_count = {str(opts.verbose_name_plural): len(configs)}
-        if sum(counts.values()):
-            model_count[str(version_opts.verbose_name_plural)] = sum(counts.values())
-        perms_needed = set() if self.has_delete_permission(request) else {str(opts.verbose_name)}
-        return deleted, model_count, perms_needed, []
-
     # The rollback action ----------------------------------------------------------------
 
     @admin.action(
@@ -373,5 +336,17 @@ class BotConfigAdmin(OneMessagePerSave, VersionHistoryAdmin):
     def rollback_to_previous(
         self, request: HttpRequest, queryset: QuerySet[BotConfig]
     ) -> HttpResponse | None:
-        """A confirmation page listing what each config goes back to; its POST rolls back."""
-        return rollback_pages.rollback_selected(self, request, queryset)
+        """A confirmation page listing what each config goes back to; its POST rolls back.
+
+        Archived configs are left out: nothing is written to them until restored."""
+        archived = [str(obj) for obj in queryset.filter(archived_at__isnull=False)]
+        if archived and not request.POST.get("post"):  # said once, on the confirmation
+            self.message_user(
+                request,
+                _("Archived configs are not rolled back: %(list)s.")
+                % {"list": ", ".join(f"“{name}”" for name in archived)},
+                messages.WARNING,
+            )
+        return rollback_pages.rollback_selected(
+            self, request, queryset.filter(archived_at__isnull=True)
+        )

@@ -9,7 +9,8 @@
   ``PurgedConfig``, the tombstone the one permitted deletion leaves.
 - The triggers of 0002 are replaced: UPDATE of a version row is refused as before (the
   new column included), and DELETE is now refused too, unless a tombstone names the
-  config (``purge_config_history`` writes it first, in the same transaction).
+  config (``purge_config_history`` writes it first, in the same transaction); on
+  PostgreSQL, TRUNCATE of a table that still holds versions is refused as well.
 
 Not atomic, like 0002: MySQL cannot roll back DDL. SQLite rebuilds the version table to
 alter its columns, which drops its triggers; they are installed again at the end.
@@ -94,6 +95,22 @@ def _postgresql() -> tuple[list[str], list[str]]:
         CREATE TRIGGER config_versions_undeletable BEFORE DELETE ON {TABLE}
         FOR EACH ROW EXECUTE FUNCTION config_versions_refuse_delete()
         """,
+        # TRUNCATE fires no DELETE trigger: refuse it unless the table is empty already
+        # (Django's flush truncates every table, after purge_history emptied this one).
+        f"""
+        CREATE OR REPLACE FUNCTION config_versions_refuse_truncate() RETURNS trigger AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM {TABLE}) THEN
+                RAISE EXCEPTION '{DELETE_MESSAGE}' USING ERRCODE = 'restrict_violation';
+            END IF;
+            RETURN NULL;
+        END
+        $$ LANGUAGE plpgsql
+        """,
+        f"""
+        CREATE TRIGGER config_versions_untruncatable BEFORE TRUNCATE ON {TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION config_versions_refuse_truncate()
+        """,
         f"""
         CREATE OR REPLACE FUNCTION config_versions_bump_head() RETURNS trigger AS $$
         BEGIN
@@ -110,9 +127,11 @@ def _postgresql() -> tuple[list[str], list[str]]:
     remove = [
         f"DROP TRIGGER IF EXISTS config_versions_immutable ON {TABLE}",
         f"DROP TRIGGER IF EXISTS config_versions_undeletable ON {TABLE}",
+        f"DROP TRIGGER IF EXISTS config_versions_untruncatable ON {TABLE}",
         f"DROP TRIGGER IF EXISTS config_versions_head ON {TABLE}",
         "DROP FUNCTION IF EXISTS config_versions_refuse_update()",
         "DROP FUNCTION IF EXISTS config_versions_refuse_delete()",
+        "DROP FUNCTION IF EXISTS config_versions_refuse_truncate()",
         "DROP FUNCTION IF EXISTS config_versions_bump_head()",
     ]
     return install, remove

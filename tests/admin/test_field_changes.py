@@ -209,8 +209,13 @@ def test_deleting_the_author_keeps_the_row(bot):
     assert (change.created_by, change.created_by_user) == ("temp", None)
 
 
-def test_deleting_the_config_deletes_its_changes(bot):
+def test_purging_the_config_deletes_its_changes(bot):
+    from config_versions.purge import purge_history
+
     bot.name = "New"
     record_changes(bot, ["name"], reason="r")
-    BotConfig.objects.get(pk=bot.pk).delete()
+    with pytest.raises(ImmutableVersionError):
+        BotConfig.objects.get(pk=bot.pk).delete()
+    assert BotConfigChange.objects.exists()
+    purge_history(BotConfig.objects.get(pk=bot.pk))
     assert not BotConfigChange.objects.exists()

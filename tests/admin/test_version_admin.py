@@ -63,17 +63,13 @@ def test_no_writes_even_for_superusers(su_client, bot_with_history, method):
     assert first.reason == "Initial configuration"
 
 
-def test_deleting_a_config_deletes_its_history(su_client, bot_with_history):
-    from config_versions.models import BotConfig, BotConfigVersion
+def test_deleting_a_config_archives_it_and_keeps_its_history(su_client, bot_with_history):
+    from config_versions.models import BotConfig
 
-    page = su_client.get(
-        reverse("admin:config_versions_botconfig_delete", args=[bot_with_history.pk])
-    )
-    assert "2 versions of its history" in text(page)
-    response = su_client.post(
-        reverse("admin:config_versions_botconfig_delete", args=[bot_with_history.pk]),
-        {"post": "yes"},
-    )
+    delete_url = reverse("admin:config_versions_botconfig_delete", args=[bot_with_history.pk])
+    page = su_client.get(delete_url)
+    assert "2 versions, is kept" in text(page)
+    response = su_client.post(delete_url, {"post": "yes"})
     assert response.status_code == 302
-    assert not BotConfig.objects.exists()
-    assert not BotConfigVersion.objects.exists()
+    assert BotConfig.objects.archived().get() == bot_with_history
+    assert version_numbers(bot_with_history) == [1, 2]
