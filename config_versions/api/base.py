@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import router
+from django.db import DatabaseError, router
 from django.http import HttpResponseBase, HttpResponseNotModified
 from django.utils.module_loading import import_string
 from rest_framework import serializers, status
@@ -28,8 +28,13 @@ from config_versions.api.conditional import (
     not_modified,
     require_precondition,
 )
+from config_versions.api.errors import gone, refuse_archived, unavailable
 from config_versions.api.parsers import ConfigJSONParser
-from config_versions.core.errors import InvalidConfigError, VersionConflictError
+from config_versions.core.errors import (
+    ConfigArchivedError,
+    InvalidConfigError,
+    VersionConflictError,
+)
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig
@@ -76,14 +81,16 @@ class BotConfigAPIView(GenericAPIView[Any]):
             raise ParseError(f"Give each query parameter once: {', '.join(repeated)} repeated.")
 
     def get_bot(self, slug: str) -> BotConfig:
+        """The config named by the URL: 404 if there is none, 410 if it is archived."""
         bot = self._find(slug, load_bot)
         self.check_object_permissions(self.request, bot)
-        return bot
+        return refuse_archived(bot)
 
     def get_current(self, slug: str) -> tuple[BotConfig, ConfigVersion | None]:
         """The config and its current version, in one query."""
         found = self._find(slug, load_current)
         self.check_object_permissions(self.request, found[0])
+        refuse_archived(found[0])
         return found
 
     @staticmethod
@@ -109,6 +116,17 @@ class BotConfigAPIView(GenericAPIView[Any]):
         if expected is not None:
             return WriteRequest(bot, data, expected, from_if_match=False)
         return WriteRequest(bot, data, pinned, from_if_match=True)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # A config archived while a write was on its way (the store refuses it): 410,
+        # as the next request would be answered.
+        if isinstance(exc, ConfigArchivedError):
+            exc = gone(self.kwargs.get("slug", ""))
+        # Any database error, on every endpoint: JSON 503 with Retry-After, never the
+        # HTML 500 page (see api/errors.py).
+        if isinstance(exc, DatabaseError):
+            return unavailable(self.request, exc)
+        return super().handle_exception(exc)
 
     def get_object(self) -> BotConfig:
         # DRF's OPTIONS answer calls this to see whether a PUT would be allowed.

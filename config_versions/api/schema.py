@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import serializers
 
 from config_versions.api.conditional import IF_MATCH_PATTERN
+from config_versions.api.errors import RETRY_AFTER
 from config_versions.api.serializers import (
     MAX_VERSION,
     ConflictSerializer,
@@ -172,12 +179,44 @@ PRECONDITION_REQUIRED = OpenApiResponse(
 )
 TOO_LARGE = OpenApiResponse(ErrorSerializer, description="The request body is far too large.")
 
+GONE = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "The config is archived: it is no longer served or written (its history is kept "
+        "and an administrator can restore it)."
+    ),
+)
+ARCHIVED_SLUG = OpenApiResponse(
+    ErrorSerializer,
+    description="The slug belongs to an archived config; nothing was written.",
+)
+UNAVAILABLE = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "The database is not available (a connection lost or refused): the request was "
+        "not carried out, nothing was written. Retry after the seconds of Retry-After."
+    ),
+)
+RETRY_AFTER_HEADER = OpenApiParameter(
+    "Retry-After",
+    {"type": "integer", "minimum": 0, "example": RETRY_AFTER},
+    OpenApiParameter.HEADER,
+    description="Seconds to wait before retrying.",
+    response=[503],
+)
+
 AUTH_ERRORS: dict[int, OpenApiResponse] = {
     401: OpenApiResponse(ErrorSerializer, description="Not authenticated."),
     403: OpenApiResponse(ErrorSerializer, description="Missing permission."),
 }
 # Every operation answers 400 to a query parameter given twice (BotConfigAPIView.initial).
-READ_ERRORS: dict[int, OpenApiResponse] = {**AUTH_ERRORS, 400: BAD_QUERY, 404: NOT_FOUND}
+# Every operation under configs/{slug}/ answers 410 for an archived config.
+READ_ERRORS: dict[int, OpenApiResponse] = {
+    **AUTH_ERRORS,
+    400: BAD_QUERY,
+    404: NOT_FOUND,
+    410: GONE,
+}
 WRITE_ERRORS: dict[int, OpenApiResponse] = {
     **READ_ERRORS,
     400: BAD_REQUEST,
@@ -187,3 +226,18 @@ WRITE_ERRORS: dict[int, OpenApiResponse] = {
     415: OpenApiResponse(ErrorSerializer, description="The body must be application/json."),
     428: PRECONDITION_REQUIRED,
 }
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def operation(
+    *, responses: dict[int, Any], parameters: Sequence[Any] = (), **kwargs: Any
+) -> Callable[[F], F]:
+    """``extend_schema`` for an API operation, with what every operation may answer: 503
+    and its Retry-After header when the database is not available."""
+    return extend_schema(
+        responses={**responses, 503: UNAVAILABLE},
+        parameters=[*parameters, RETRY_AFTER_HEADER],
+        **kwargs,
+    )

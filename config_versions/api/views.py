@@ -1,16 +1,16 @@
 """Endpoints of the REST API. Thin: they parse, check preconditions and call the manager.
 
 Reads of single versions and diffs go through the manager; listing pages read rows
-directly (the manager has no pagination), and no view ever writes a version row.
+directly (the manager has no pagination), and no view ever writes a version row. A
+write's answer is built from what the write returned, never from a query after it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpResponseBase
-from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -30,6 +30,7 @@ from config_versions.api.conditional import (
     config_etag,
     version_etag,
 )
+from config_versions.api.errors import refuse_archived_slug, was_created
 from config_versions.api.pagination import ApiPagination
 from config_versions.api.serializers import (
     BotConfigCreateSerializer,
@@ -58,14 +59,15 @@ class ConfigListView(BotConfigAPIView):
     pagination_class = ApiPagination
 
     def get_queryset(self) -> Any:
-        return BotConfig.objects.with_last_version().order_by("name", "slug")
+        # Archived configs have left the API (their own URLs answer 410).
+        return BotConfig.objects.active().with_last_version().order_by("name", "slug")
 
     def get_serializer_class(self) -> type[serializers.Serializer[Any]]:
         if self.request.method == "POST":
             return BotConfigCreateSerializer
         return BotConfigListSerializer
 
-    @extend_schema(
+    @schema.operation(
         summary="List configs",
         responses={
             200: BotConfigListSerializer(many=True),
@@ -78,22 +80,28 @@ class ConfigListView(BotConfigAPIView):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(BotConfigListSerializer(page, many=True).data)
 
-    @extend_schema(
+    @schema.operation(
         summary="Create a config with its first version",
         request=BotConfigCreateSerializer,
         responses={
             201: BotConfigDetailSerializer,
             **schema.AUTH_ERRORS,
             400: schema.BAD_REQUEST,
+            409: schema.ARCHIVED_SLUG,
             413: schema.TOO_LARGE,
             415: schema.WRITE_ERRORS[415],
         },
         parameters=[schema.etag_header(201), schema.location_header(201)],
     )
     def post(self, request: Request) -> Response:
-        data = validated(BotConfigCreateSerializer, request.data)
+        try:
+            data = validated(BotConfigCreateSerializer, request.data)
+        except serializers.ValidationError as exc:
+            refuse_archived_slug(exc, request.data)  # 409 for an archived config's slug
+            raise
         config = data.pop("config")
         reason = data.pop("reason", None) or None
+        version = None
         try:
             with transaction.atomic():
                 bot = BotConfig.objects.create(**data)
@@ -105,6 +113,10 @@ class ConfigListView(BotConfigAPIView):
             ) from None
         except INVALID_CONFIG as exc:
             raise invalid(exc) from None
+        except DatabaseError:
+            # Lost while committing, the write may have landed: answer what happened.
+            if version is None or not was_created(bot):
+                raise
         # The write set the instance's head (version, updated_at) as the database did: the
         # answer needs no query after the commit.
         body = detail_body(bot, version.version, version.config)
@@ -124,7 +136,7 @@ class ConfigDetailView(BotConfigAPIView):
 
     serializer_class = VersionWriteSerializer
 
-    @extend_schema(
+    @schema.operation(
         summary="The current config",
         parameters=[
             schema.SLUG,
@@ -160,7 +172,7 @@ class ConfigDetailView(BotConfigAPIView):
             body = BotConfigDetailSerializer(body).data
         return self.tagged(Response(body), etag)
 
-    @extend_schema(
+    @schema.operation(
         summary="Write a new version",
         description=(
             "Replaces the whole config with a new version (the first one if the config "
@@ -217,7 +229,7 @@ class VersionListView(BotConfigAPIView):
     pagination_class = ApiPagination
     serializer_class = VersionSerializer
 
-    @extend_schema(
+    @schema.operation(
         summary="History, newest first",
         parameters=[schema.SLUG, HistoryQuerySerializer],
         responses={200: VersionSerializer(many=True), **schema.READ_ERRORS},
@@ -242,7 +254,7 @@ class VersionDetailView(BotConfigAPIView):
 
     serializer_class = VersionSerializer
 
-    @extend_schema(
+    @schema.operation(
         summary="One version",
         parameters=[
             schema.SLUG,
@@ -281,7 +293,7 @@ class DiffView(BotConfigAPIView):
 
     serializer_class = DiffSerializer
 
-    @extend_schema(
+    @schema.operation(
         summary="Differences between two versions",
         parameters=[schema.SLUG, DiffQuerySerializer],
         responses={200: DiffSerializer, **schema.READ_ERRORS},
@@ -316,7 +328,7 @@ class RollbackView(BotConfigAPIView):
     permission_action = "rollback"
     serializer_class = RollbackSerializer
 
-    @extend_schema(
+    @schema.operation(
         summary="Roll back: a new version with an old version's config",
         description=(
             "Writes a new version carrying the config of to_version (201). If that "
@@ -341,8 +353,12 @@ class RollbackView(BotConfigAPIView):
         write = self.write_request(slug, RollbackSerializer)
         bot, data = write.bot, write.data
         target = data["to_version"]
+        manager = self.manager(bot)
+        # The answer shows the target's config, read now: the store copies it in SQL,
+        # and a read after the write could fail once the version is written.
+        source = manager.get_version(target)
         try:
-            version = self.manager(bot).rollback(
+            version = manager.rollback(
                 target,
                 reason=data.get("reason") or None,
                 created_by=self.author(),
@@ -359,7 +375,11 @@ class RollbackView(BotConfigAPIView):
             raise serializers.ValidationError({"to_version": messages}) from None
         except (VersionNotFoundError, NoConfigError) as exc:
             raise NotFound(f"{exc}.") from None
-        body = {**VersionSerializer(version).data, "version_created": not version.unchanged}
+        shown: Any = version
+        if source is not None and not version.unchanged:
+            shown = {name: getattr(version, name) for name in VERSION_FIELDS if name != "config"}
+            shown["config"] = source.config
+        body = {**VersionSerializer(shown).data, "version_created": not version.unchanged}
         if version.unchanged:
             response = Response(body)
         else:

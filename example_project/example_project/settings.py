@@ -6,6 +6,8 @@ Everything is read from the environment, with defaults that suit the local demo 
 - ``DJANGO_DEBUG``: ``1`` (default, DEMO ONLY) or ``0``.
 - ``DJANGO_SECRET_KEY``: required once ``DJANGO_DEBUG=0``; the default is public.
 - ``DJANGO_ALLOWED_HOSTS``: comma-separated; default ``127.0.0.1,localhost``.
+- ``CONFIG_VERSIONS_SIGNING_KEY``: the key that signs chain heads (32 characters or
+  more); with ``DJANGO_DEBUG`` on the default is a public demo key, without it none.
 """
 
 from __future__ import annotations
@@ -77,7 +79,12 @@ TEMPLATES = [
 
 # An empty DATABASE_URL counts as unset (dj_database_url.config() would return {}).
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Persistent connections (conn_max_age) need health checks: after a database restart or a
+# dropped connection, each worker's next request would otherwise fail on its dead
+# connection. With them Django checks a connection before a request's first query.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # IMMEDIATE: two admins saving at once wait their turn instead of failing with
     # "database is locked" (system check config_versions.W001 explains).
@@ -126,10 +133,17 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# DEMO ONLY, like DEMO_SECRET_KEY: this signing key is published in the repository.
+# A real site sets CONFIG_VERSIONS_SIGNING_KEY (kept out of the database); without it
+# and with DEBUG off, chain heads are not signed.
+DEMO_SIGNING_KEY = "demo-only-insecure-signing-key-do-not-deploy"
+SIGNING_KEY = os.environ.get("CONFIG_VERSIONS_SIGNING_KEY") or (DEMO_SIGNING_KEY if DEBUG else None)
+
 CONFIG_VERSIONS = {
     # Every new version of every config also passes this site's own rule: credentials
     # are referenced by environment variable name, never written into a config.
     "VALIDATORS": ["demo.validators.reject_inline_secrets"],
+    "SIGNING_KEY": SIGNING_KEY,
 }
 
 LOGIN_URL = "admin:login"
