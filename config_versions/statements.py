@@ -56,7 +56,12 @@ SQL_SHA256 = {
 
 @lru_cache(maxsize=32)
 def insert_statement(
-    using: str, *, copy: bool, chain_in_sql: bool = False, unless: bool = False
+    using: str,
+    *,
+    copy: bool,
+    chain_in_sql: bool = False,
+    unless: bool = False,
+    previous_in_sql: bool = False,
 ) -> str:
     """One INSERT of a version, which first locks the config's row; ``copy`` takes the
     config from another stored version.
@@ -76,6 +81,12 @@ def insert_statement(
     hash and computes the chain hash from it (see ``DatabaseStore._append_copy``), and
     returns the chain and content hashes.
 
+    ``previous_in_sql`` (inside ``DatabaseStore.serialized``, where the head is the
+    config's ``current_version``): the previous chain hash is read in the statement
+    too, so the chain text's start is built in SQL (its only parameter is the part
+    after the content hash), and the statement returns both hashes. Under the config's
+    lock that saves reading the head first.
+
     ``unless`` adds the manager's no-op rule to the same statement: no row is written
     when the version it follows has the same content hash.
     """
@@ -94,7 +105,9 @@ def insert_statement(
     configs = qn(BotConfig._meta.db_table)
     source, key = f"{configs} b", f"b.{qn('id')}"
     head_is = f" AND b.{qn('current_version')} = %s AND b.{qn('archived_at')} IS NULL"
-    lock = " FOR UPDATE OF b" if vendor == "postgresql" else ""
+    # SKIP LOCKED: while another writer holds the row, write nothing at once and queue in
+    # serialized() rather than wait here only to find the head moved on.
+    lock = " FOR UPDATE OF b SKIP LOCKED" if vendor == "postgresql" else ""
     where = f"{key} = %s"
     new_content = "%s"
     returning = ""
@@ -103,11 +116,19 @@ def insert_statement(
         source += f" JOIN {table} src ON src.{bot} = {key}"
         where += f" AND src.{version} = %s"
         new_content = f"src.{content}"
-        if chain_in_sql:
+        if chain_in_sql or previous_in_sql:
             placeholders["content_hash"] = f"src.{content}"
-            text = f"%s || src.{content} || %s"
-            placeholders["chain_hash"] = SQL_SHA256[vendor].format(text)
-            returning = f" RETURNING {qn('chain_hash')}, {qn('content_hash')}"
+    if chain_in_sql or previous_in_sql:
+        # The chain text is canonical JSON: ["previous chain","content hash",...]; hex
+        # hashes need no escaping, so SQL can join it (see jsondata.chain_text_around).
+        start = "%s"
+        if previous_in_sql:
+            source += (
+                f" JOIN {table} h ON h.{bot} = {key} AND h.{version} = b.{qn('current_version')}"
+            )
+            start = f"'[\"' || h.{qn('chain_hash')} || '\",\"'"
+        placeholders["chain_hash"] = SQL_SHA256[vendor].format(f"{start} || {new_content} || %s")
+        returning = f" RETURNING {qn('chain_hash')}, {qn('content_hash')}"
     where += head_is
     if unless:
         where += (
@@ -160,18 +181,21 @@ def _mysql_insert(
 
 
 @lru_cache(maxsize=32)
-def config_state_sql(using: str, *, locking: bool, version_exists: bool = False) -> str:
-    """The config's ``current_version`` and ``archived_at``; ``version_exists`` adds
-    whether it has the version given as second parameter. ``locking`` takes the row's
-    lock (``FOR UPDATE``) where the database has row locks."""
+def config_state_sql(using: str, *, locking: bool, hashes_of: bool | None = None) -> str:
+    """The config's ``current_version`` and ``archived_at``. With ``hashes_of`` not None,
+    also the content hash of the version given as first parameter (the head an append
+    followed), and if True that of the second (the copied version); the config id comes
+    last. ``locking`` takes the row's lock (``FOR UPDATE``) where the database has row
+    locks."""
     connection = connections[using]
     qn = connection.ops.quote_name
     columns = f"b.{qn('current_version')}, b.{qn('archived_at')}"
-    if version_exists:
-        columns += (
-            f", EXISTS (SELECT 1 FROM {qn(BotConfigVersion._meta.db_table)} v"
+    if hashes_of is not None:
+        hash_of = (
+            f"(SELECT v.{qn('content_hash')} FROM {qn(BotConfigVersion._meta.db_table)} v"
             f" WHERE v.{qn('bot_config_id')} = b.{qn('id')} AND v.{qn('version')} = %s)"
         )
+        columns += f", {hash_of}" + (f", {hash_of}" if hashes_of else "")
     lock = " FOR UPDATE" if locking and connection.vendor != "sqlite" else ""
     return f"SELECT {columns} FROM {qn(BotConfig._meta.db_table)} b WHERE b.{qn('id')} = %s{lock}"
 

@@ -76,7 +76,7 @@ class _Head(NamedTuple):
     """What an append needs of the version it follows."""
 
     version: int
-    chain_hash: str
+    chain_hash: str | None  # None: not read; an append under the lock reads it in SQL
     content_hash: str | None  # None: not known (a copy whose hash the database made)
 
 
@@ -209,11 +209,19 @@ class DatabaseStore(StoreBase):
             self._serializing = True
             try:
                 # Versions never change: a head already known by number needs no read.
+                # Where the database can hash, the append reads it in its own statement.
                 if self._head is None or self._head.version != state[0]:
-                    self._read_head(locking=connection.vendor == "mysql")
+                    if self._chain_in_sql() and state[0] > 0:
+                        self._head = _Head(state[0], None, None)
+                    else:
+                        self._read_head(locking=connection.vendor == "mysql")
                 yield self._head.version if self._head else 0
             finally:
                 self._serializing = False
+
+    def _chain_in_sql(self) -> bool:
+        # Not with a signing key: a signature needs the chain hash before the INSERT.
+        return connections[self.using].vendor in SQL_SHA256 and not cv_settings.SIGNING_KEY
 
     def append(
         self,
@@ -239,7 +247,7 @@ class DatabaseStore(StoreBase):
         previous_chain = self._previous_chain(version.version)
         unless = unless_unchanged and version.version > 1
         before, after = chain_text_around(
-            previous_chain,
+            previous_chain or GENESIS,
             version=version.version,
             timestamp=version.timestamp,
             reason=version.reason,
@@ -251,22 +259,51 @@ class DatabaseStore(StoreBase):
         content: str | None
         if copy_of is not None and content_hash is None and not encoded:
             link, content = self._append_copy(
-                version, copy_of, before, after, unless=unless, key=key
+                version,
+                copy_of,
+                None if previous_chain is None else before,
+                after,
+                unless=unless,
+                key=key,
             )
+        elif previous_chain is None:  # under the lock: the statement reads the head
+            content = content_hash or config_content_hash(version.config)
+            sql, params = self._insert_sql(
+                version,
+                encoded,
+                (content, content, after),
+                copy_of,
+                unless=unless,
+                previous_in_sql=True,
+            )
+            row = self._execute_insert(
+                version,
+                sql,
+                params,
+                copy_of=copy_of,
+                unless=unless,
+                content=content,
+                returning=True,
+            )
+            link = None if row is None else str(row[0])
         else:
             # Hash the canonical (sorted) form: key order is presentation, not content.
             # The manager may bring the hash.
             content = content_hash or config_content_hash(version.config)
             link = sha256_hex(before + content + after)
+            unless = unless and not self._differs_from_head(content)
             sql, params = self._insert_sql(
                 version,
                 encoded,
                 (content, link),
                 copy_of,
                 signature=sign_chain_hash(key, link) if key else None,
-                unless=unless and not self._differs_from_head(content),
+                unless=unless,
             )
-            if self._execute_insert(version, sql, params, copy_of=copy_of) is None:
+            written = self._execute_insert(
+                version, sql, params, copy_of=copy_of, unless=unless, content=content
+            )
+            if written is None:
                 link = None  # nothing changed
         if link is None:
             return False
@@ -280,7 +317,7 @@ class DatabaseStore(StoreBase):
         self,
         version: ConfigVersion,
         copy_of: int,
-        before: str,
+        before: str | None,
         after: str,
         *,
         unless: bool,
@@ -291,34 +328,49 @@ class DatabaseStore(StoreBase):
         Where the database can hash (PostgreSQL, SQLite through the function Django
         registers), it also finishes the chain hash from the copied content hash: one
         statement in all. Elsewhere, and when versions are signed (the key never goes
-        to the database), the content hash is read first. Returns the chain and
-        content hashes written, (None, None) when nothing changed.
+        to the database), the content hash is read first. ``before`` None: the
+        statement reads the previous chain hash too (under the lock, see serialized).
+        Returns the chain and content hashes written, (None, None) when nothing changed.
         """
         if not is_version_number(copy_of):
             raise VersionNotFoundError(copy_of)
-        connection = connections[self.using]
-        if connection.vendor in SQL_SHA256 and not key:
+        if self._chain_in_sql():
+            hashes = (after,) if before is None else (before, after)
             sql, params = self._insert_sql(
-                version, "", (before, after), copy_of, chain_in_sql=True, unless=unless
+                version,
+                "",
+                hashes,
+                copy_of,
+                chain_in_sql=before is not None,
+                previous_in_sql=before is None,
+                unless=unless,
             )
-            row = self._execute_insert(version, sql, params, copy_of=copy_of, returning=True)
+            row = self._execute_insert(
+                version, sql, params, copy_of=copy_of, unless=unless, returning=True
+            )
             if row is None:
                 return None, None  # nothing changed
             return str(row[0]), str(row[1])
         content = self.content_hash(copy_of)
         if content is None:
             raise VersionNotFoundError(copy_of)
+        assert before is not None  # only where the database cannot hash: see serialized
         link = sha256_hex(before + content + after)
         unless = unless and not self._differs_from_head(content)
         signature = sign_chain_hash(key, link) if key else None
         sql, params = self._insert_sql(
             version, "", (content, link), copy_of, signature=signature, unless=unless
         )
-        if self._execute_insert(version, sql, params, copy_of=copy_of) is None:
+        if (
+            self._execute_insert(
+                version, sql, params, copy_of=copy_of, unless=unless, content=content
+            )
+            is None
+        ):
             return None, None  # nothing changed
         return link, content
 
-    def _previous_chain(self, number: int) -> str:
+    def _previous_chain(self, number: int) -> str | None:
         if number == 1:
             return GENESIS
         if self._head is None or self._head.version != number - 1:
@@ -354,11 +406,12 @@ class DatabaseStore(StoreBase):
         self,
         version: ConfigVersion,
         encoded: str,
-        hashes: tuple[str, str],
+        hashes: tuple[str, ...],
         copy_of: int | None,
         *,
         signature: str | None = None,
         chain_in_sql: bool = False,
+        previous_in_sql: bool = False,
         unless: bool = False,
     ) -> tuple[str, list[Any]]:
         """The INSERT of ``version`` and its parameters.
@@ -396,7 +449,11 @@ class DatabaseStore(StoreBase):
             if copy_of is None:
                 params.append(hashes[0])
         statement = insert_statement(
-            self.using, copy=copy_of is not None, chain_in_sql=chain_in_sql, unless=unless
+            self.using,
+            copy=copy_of is not None,
+            chain_in_sql=chain_in_sql,
+            previous_in_sql=previous_in_sql,
+            unless=unless,
         )
         return statement, params
 
@@ -407,15 +464,20 @@ class DatabaseStore(StoreBase):
         params: list[Any],
         *,
         copy_of: int | None,
+        unless: bool,
+        content: str | None = None,
         returning: bool = False,
     ) -> tuple[Any, ...] | None:
         """Run one INSERT; the row it returned (``returning``, else ``()``), or None if it
         wrote none because nothing changed.
 
         A statement that wrote no row for another reason raises what that reason is:
-        the head moved on (StoreConflict), the config was archived or deleted, the
-        copied version does not exist. A connection lost while the statement ran is
-        checked: if the version landed anyway, that is a success, not an error.
+        the head moved on or another writer holds the config's row (StoreConflict: the
+        manager then waits in ``serialized``), the config was archived or deleted, the
+        copied version does not exist. Outside ``serialized``, an append that could not
+        be a no-op and wrote nothing goes there without asking why (``serialized``
+        checks). A connection lost while the statement ran is checked: if the version
+        landed anyway, that is a success, not an error.
         """
         connection = connections[self.using]
         try:
@@ -427,7 +489,7 @@ class DatabaseStore(StoreBase):
         except IntegrityError:
             # Only a writer that does not lock the config first (an import, raw SQL)
             # can take the number: report the head it reached.
-            self._why_not_written(version.version, copy_of, unchanged_possible=False)
+            self._why_not_written(version.version, copy_of, None)
             raise
         except OperationalError as exc:
             if _is_archived_refusal(exc):
@@ -443,33 +505,41 @@ class DatabaseStore(StoreBase):
                 return ()
             raise
         if row is None:
-            self._why_not_written(version.version, copy_of, unchanged_possible=True)
+            if not (unless or self._serializing):
+                raise StoreConflict(version.version - 1)
+            self._why_not_written(version.version, copy_of, content if unless else None)
         return row
 
-    def _why_not_written(
-        self, number: int, copy_of: int | None, *, unchanged_possible: bool
-    ) -> None:
-        """Raise why an append of version ``number`` wrote no row; return if the only
-        reason left is that nothing changed."""
+    def _why_not_written(self, number: int, copy_of: int | None, unchanged: str | None) -> None:
+        """Raise why an append of version ``number`` wrote no row; return if it was a
+        no-op: ``unchanged`` is the content hash it would have written (the copied
+        version's when None and ``copy_of`` is given), if it could be one."""
         connection = connections[self.using]
         sql = config_state_sql(
-            self.using, locking=_needs_locking_read(connection), version_exists=copy_of is not None
+            self.using, locking=_needs_locking_read(connection), hashes_of=copy_of is not None
         )
-        params = [self.bot_config.pk] if copy_of is None else [copy_of, self.bot_config.pk]
+        params: list[Any] = [number - 1]
+        if copy_of is not None:
+            params.append(copy_of)
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, [*params, self.bot_config.pk])
             state = cursor.fetchone()
         if state is None:
             raise NoConfigError("The bot config was deleted meanwhile.")
-        if state[1] is not None:
+        current, archived, head_hash = state[0], state[1], state[2]
+        if archived is not None:
             raise ConfigArchivedError()
-        if state[0] != number - 1:
+        if current != number - 1:
             self._head = None
-            raise StoreConflict(int(state[0]))
-        if copy_of is not None and not state[2]:
-            raise VersionNotFoundError(copy_of)
-        if not unchanged_possible:  # pragma: no cover - the unique index spoke
-            raise StoreConflict(int(state[0]))
+            raise StoreConflict(int(current))
+        if copy_of is not None:
+            if state[3] is None:
+                raise VersionNotFoundError(copy_of)
+            unchanged = unchanged or state[3]
+        if unchanged is not None and head_hash == unchanged:
+            return  # a no-op
+        # Another writer held the config's row (SKIP LOCKED): wait for it.
+        raise StoreConflict(int(current))
 
     def _landed_after_error(self, connection: BaseDatabaseWrapper, version: ConfigVersion) -> bool:
         """After the connection failed during an append outside a transaction: whether
@@ -493,12 +563,12 @@ class DatabaseStore(StoreBase):
             version.created_by,
         )
 
-    @staticmethod
     @contextmanager
-    def _savepoint(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    def _savepoint(self, connection: BaseDatabaseWrapper) -> Iterator[None]:
         # Inside the caller's transaction a failed INSERT must not poison it; in
-        # autocommit the single statement is atomic on its own and needs no wrapper.
-        if connection.in_atomic_block:
+        # autocommit the single statement is atomic on its own and needs no wrapper,
+        # and inside serialized() a failure ends the transaction anyway.
+        if connection.in_atomic_block and not self._serializing:
             with transaction.atomic(using=connection.alias):
                 yield
         else:
