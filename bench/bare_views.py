@@ -30,7 +30,7 @@ READ_SQL = (
 
 
 def _insert_sql() -> str:
-    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    cast = "::json" if connection.vendor == "postgresql" else ""
     return (
         f"INSERT INTO {VERSIONS} (bot_config_id, version, config, timestamp, created_at, "
         "reason, previous_version, created_by, created_by_user_id, metadata, content_hash, "

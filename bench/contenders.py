@@ -319,7 +319,7 @@ class Floor(Contender):
         super().__init__(user)
         qn = connection.ops.quote_name
         self.table = qn(FloorVersion._meta.db_table)
-        cast = "::jsonb" if connection.vendor == "postgresql" else ""
+        cast = "::json" if connection.vendor == "postgresql" else ""
         self.columns = (
             "bot_id, version, config, timestamp, created_at, reason, previous_version, "
             "created_by, created_by_user_id, metadata, content_hash, chain_hash"

@@ -67,6 +67,8 @@ class Target:
     name: str
     limit: str
     measure: Callable[[dict[str, Any]], tuple[float | None, bool | None]]
+    # A few words shown after the verdict (W7: errors, p99 in ms).
+    detail: Callable[[dict[str, Any]], str] | None = None
 
 
 def _ratio_at_most(key: str, limit: float) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
@@ -131,6 +133,52 @@ def _storage(key: str) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
     return measure
 
 
+def _contended_run(results: dict[str, Any]) -> dict[str, Any] | None:
+    """W7's run with many writers, or None."""
+    result = results.get("W7")
+    if result is None:
+        return None
+    run: dict[str, Any] | None = result["runs"].get(f"{result['writers']} writers")
+    return run
+
+
+def _contended_throughput(results: dict[str, Any]) -> tuple[float | None, bool | None]:
+    result = results.get("W7")
+    if result is None:
+        return None, None
+    ratio_: float = result["ratio"]
+    return ratio_, ratio_ >= 0.5 and result["errors"] == 0
+
+
+def _fair_share_ms(results: dict[str, Any]) -> float | None:
+    """The time every writer takes to write once at the measured rate: what a writer
+    waits in a first-come, first-served queue of all the others."""
+    run = _contended_run(results)
+    if run is None or not run["writes_per_s"]:
+        return None
+    return float(run["threads"] / run["writes_per_s"] * 1000)
+
+
+def _contended_p99(results: dict[str, Any]) -> tuple[float | None, bool | None]:
+    run, share = _contended_run(results), _fair_share_ms(results)
+    if run is None or share is None or run["p99_ms"] is None:
+        return None, None
+    value = float(run["p99_ms"]) / share
+    return value, value <= 2
+
+
+def _errors_detail(results: dict[str, Any]) -> str:
+    result = results.get("W7")
+    return "" if result is None else f"{result['errors']} errors"
+
+
+def _p99_detail(results: dict[str, Any]) -> str:
+    run, share = _contended_run(results), _fair_share_ms(results)
+    if run is None or share is None or run["p99_ms"] is None:
+        return ""
+    return f"p99 {fmt_time(run['p99_ms'])} ms, share {fmt_time(share)} ms"
+
+
 TARGETS = [
     Target("W1 update", "<= 1.3x floor", _ratio_at_most("W1", 1.3)),
     Target("W1 fastest peer / ours", ">= 2x", _peers_slower),
@@ -145,6 +193,13 @@ TARGETS = [
         "W6 history page 10,000 / 100", "<= 1.2x", _constant("W6-history", "W6-history-short", 1.2)
     ),
     Target("W6 diff page 10,000 / 100", "<= 1.2x", _constant("W6-diff", "W6-diff-short", 1.2)),
+    Target(
+        "W7 16 writers, writes/s / 1 writer",
+        ">= 0.5x, 0 errors",
+        _contended_throughput,
+        _errors_detail,
+    ),
+    Target("W7 16 writers, p99 / fair share", "<= 2x", _contended_p99, _p99_detail),
 ]
 
 
@@ -187,8 +242,11 @@ def targets_table(runs: dict[str, Any], api: dict[str, Any]) -> list[str]:
     for target in TARGETS:
         cells = []
         for vendor in present:
-            value, ok = target.measure(runs[vendor]["results"])
-            cells.append("n/a" if value is None else f"{value:.2f}x {verdict(ok)}")
+            results = runs[vendor]["results"]
+            value, ok = target.measure(results)
+            detail = target.detail(results) if target.detail and value is not None else ""
+            cell = "n/a" if value is None else f"{value:.2f}x {verdict(ok)}"
+            cells.append(f"{cell} ({detail})" if detail else cell)
         lines.append(f"| {target.name} | {target.limit} | " + " | ".join(cells) + " |")
     for name, limit, check in (
         ("API GET / bare GET (req/s)", ">= 0.8x", _api_get("bare GET")),
@@ -301,6 +359,36 @@ def admin_lines(data: dict[str, Any]) -> list[str]:
     return lines if found else []
 
 
+def contended_lines(data: dict[str, Any]) -> list[str]:
+    result = data["results"].get("W7")
+    if result is None:
+        return []
+    lines = [
+        f"{result['title']}: {result['note']}. Each writer has its own connection and "
+        "its own `BotConfig` instance; the latencies are of `manager.update()`.",
+        "",
+        "| writers | updates each | writes/s | vs 1 writer | p50 | p99 | max "
+        "| statements per update | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    one = result["runs"].get("1 writer")
+    for run in result["runs"].values():
+        rel = f"{run['writes_per_s'] / one['writes_per_s']:.2f}x" if one else "n/a"
+        p50, p99, top = (
+            "n/a" if run[k] is None else f"{fmt_time(run[k])} ms"
+            for k in ("p50_ms", "p99_ms", "max_ms")
+        )
+        queries = "n/a" if run.get("queries") is None else f"{run['queries']:.2f}"
+        lines.append(
+            f"| {run['threads']} | {run['per_thread']:,} | {run['writes_per_s']:,.0f} | {rel} "
+            f"| {p50} | {p99} | {top} | {queries} | {run['errors']} |"
+        )
+    errors = [e for run in result["runs"].values() for e in run.get("first_errors", [])]
+    if errors:
+        lines += ["", "First errors:", "", *(f"- `{e}`" for e in errors[:5])]
+    return [*lines, ""]
+
+
 def api_lines(data: dict[str, Any]) -> list[str]:
     setup = data["setup"]
     bare = _rps(data, "bare GET")
@@ -361,6 +449,8 @@ def markdown(runs: dict[str, Any], api: dict[str, Any], plot: Path | None) -> st
             *admin_lines(data),
             "",
         ]
+        if "W7" in data["results"]:
+            out += ["### W7 contended writes", "", *contended_lines(data)]
         if vendor in api:
             out += [f"### API under load ({NAMES[vendor]})", "", *api_lines(api[vendor]), ""]
     return "\n".join(out).rstrip() + "\n"

@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
 
 
 def log(message: str) -> None:
@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(WORKLOADS), help="e.g. W1,W2")
     parser.add_argument("--out", type=Path, help="JSON file to write (default: stdout)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--writers", type=int, help="W7's writer threads (default: 16)")
     args = parser.parse_args(argv)
     wanted = {w.strip().upper() for w in args.only.split(",") if w.strip()}
 
@@ -147,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0)
         user = User.objects.create_superuser("bench", "bench@example.com", "bench")
         plan = Plan.quick() if args.quick else Plan()
+        if args.writers:
+            plan.contended_writers = args.writers
         bench = Bench([make(user) for make in CONTENDERS], plan, log)
         env = environment()
         log(f"== {env['server']}: {', '.join(sorted(wanted))}{' (quick)' if args.quick else ''}")
@@ -163,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             ("W6", w6),
             ("W4", bench.w4_rollback),
             ("W5", bench.w5_storage),
+            # Last: its history (one config, thousands of versions) is nobody else's.
+            ("W7", bench.w7_contended_writes),
         ]
         needs = {"W2": "W1", "W4": "W1", "W6": "W3"}
         done: set[str] = set()

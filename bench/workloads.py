@@ -1,22 +1,28 @@
-"""Workloads W1-W5: the same job for every contender, timed in one run.
+"""Workloads W1-W5 (and W7): the same job for every contender, timed in one run.
 
 Each sample runs every contender once, in an order that rotates from sample to sample,
 so drift of the machine (another process, a checkpoint) spreads over all of them. A
 workload reports the median of its samples and, from a separate untimed pass under
 ``CaptureQueriesContext``, the queries one operation sends.
+
+W7 is config_versions alone: many threads writing one config at once, against one
+thread doing the same writes (the peers have no answer to concurrent writers, and the
+floor numbers nothing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import statistics
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from bench.configs import config_size, make_bot_config, mutate
@@ -49,6 +55,10 @@ class Plan:
     storage_versions: int = 1_000  # W5
     large_storage_versions: int = 100
     query_ops: int = 10
+    # W7: writer threads updating one config at once, each this many updates.
+    contended_writers: int = 16
+    contended_updates: int = 50
+    contended_reps: int = 3
 
     @classmethod
     def quick(cls) -> Plan:
@@ -70,6 +80,8 @@ class Plan:
             storage_versions=20,
             large_storage_versions=4,
             query_ops=3,
+            contended_updates=5,
+            contended_reps=1,
         )
 
 
@@ -368,6 +380,7 @@ class Bench:
             ("W5", plan.storage_versions, self.small, self.small_size),
             ("W5-large", plan.large_storage_versions, self.large, self.large_size),
         ):
+            _purge_histories()
             wipe(self.contenders)
             self.log(f"  W5 writing {versions:,} versions of {size / 1000:.0f} KB per contender")
             for contender in self.contenders:
@@ -379,3 +392,177 @@ class Bench:
             )
             report["config_bytes"] = size
             self.results[key] = report
+
+    # W7 -----------------------------------------------------------------------------
+
+    def w7_contended_writes(self) -> None:
+        """Writers without expected_version on one config: W threads x N updates at once,
+        against one thread making the same W x N updates; alternately, ``contended_reps``
+        times. Every update writes a new config (no no-ops), each in its own transaction
+        on its thread's own connection. Reports throughput (the medians' ratio), p50/p99
+        time of one update (all runs pooled) and errors, which must be 0."""
+        from config_versions.integrity import verify_history
+        from config_versions.models import BotConfig
+
+        plan = self.plan
+        writers = plan.contended_writers
+        per_writer = plan.contended_updates
+        total = writers * per_writer
+        ours = next(c for c in self.contenders if c.key == "config_versions")
+        bot = BotConfig.objects.create(name="W7", slug=self.slug("w7"))
+        bot.get_version_manager(user=ours.user).create(self.small[0], created_by="bench")
+        written = 1
+        variants = self.small
+        serial = itertools.count()
+
+        def configs(threads: int, each: int) -> list[list[dict[str, Any]]]:
+            # Made before the clock starts; a unique key makes every update a real write.
+            return [
+                [{**variants[(t + n) % len(variants)], "w7": next(serial)} for n in range(each)]
+                for t in range(threads)
+            ]
+
+        runs: dict[str, dict[str, Any]] = {}
+        for rep in range(plan.contended_reps):
+            order = [(1, total), (writers, per_writer)]
+            for threads, each in order if rep % 2 == 0 else order[::-1]:
+                seconds, latencies, errors, sent = _write_burst(
+                    bot.pk, ours.user, configs(threads, each)
+                )
+                written += len(latencies)  # the updates that succeeded
+                run = runs.setdefault(
+                    f"{threads} writer{'s' if threads > 1 else ''}",
+                    {"threads": threads, "per_thread": each, "rates": [], "latencies_ms": []},
+                )
+                run["rates"].append(len(latencies) / seconds)
+                run["statements"] = run.get("statements", 0) + sent
+                run["latencies_ms"] += [t * 1000 for t in latencies]
+                run.setdefault("errors", []).extend(errors)
+            self.log(f"  W7 round {rep + 1}/{plan.contended_reps}")
+        bot.refresh_from_db()
+        numbers = list(bot.versions.order_by("version").values_list("version", flat=True))
+        assert numbers == list(range(1, written + 1)), "W7: the history has gaps or repeats"
+        assert bot.current_version == written, "W7: current_version is not the last version"
+        found: Any = verify_history(bot)
+        assert found is None or found == [], f"W7: the history does not verify: {found}"
+        summary: dict[str, Any] = {}
+        for name, run in runs.items():
+            latencies = sorted(run.pop("latencies_ms"))
+            errors = run.pop("errors")
+            sent = run.pop("statements")
+            summary[name] = {
+                **run,
+                # Statements sent per update that succeeded (Django's BEGIN/COMMIT not seen).
+                "queries": sent / max(1, len(latencies)),
+                "writes_per_s": statistics.median(run["rates"]),
+                "p50_ms": _percentile(latencies, 0.50),
+                "p99_ms": _percentile(latencies, 0.99),
+                "max_ms": latencies[-1] if latencies else None,
+                "errors": len(errors),
+                "first_errors": errors[:5],
+            }
+        one, many = summary["1 writer"], summary[f"{writers} writers"]
+        self.results["W7"] = {
+            "title": (
+                f"W7 {writers} writers x {per_writer} updates of one config at once, "
+                f"{self.small_size / 1000:.1f} KB config, no expected_version"
+            ),
+            "unit": "writes per second",
+            "note": (
+                f"against 1 writer making the same {total:,} updates; "
+                + (
+                    f"median of {plan.contended_reps} runs each, latencies of all runs pooled"
+                    if plan.contended_reps > 1
+                    else "one run each"
+                )
+            ),
+            "writers": writers,
+            "updates_per_writer": per_writer,
+            "runs": summary,
+            "ratio": many["writes_per_s"] / one["writes_per_s"],
+            "errors": one["errors"] + many["errors"],
+        }
+
+
+def _purge_histories() -> None:
+    """Remove config_versions' histories the one way its DELETE trigger (migration 0006)
+    lets through, so that ``wipe`` finds its tables empty (SQLite's DELETE would be
+    refused; PostgreSQL's TRUNCATE fires no row trigger, but gets the same start)."""
+    from config_versions.models import BotConfig
+    from config_versions.purge import purge_history
+
+    for bot in BotConfig.objects.all():
+        purge_history(bot, reason="bench: W5 starts from empty tables")
+
+
+def _percentile(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _write_burst(
+    bot_pk: int, user: Any, configs: list[list[dict[str, Any]]]
+) -> tuple[float, list[float], list[str], int]:
+    """One thread per list in ``configs``, each updating the config with its list.
+
+    Each thread loads the config and opens its connection before a barrier; the clock
+    runs from the barrier until the last thread is done. Returns the seconds, the time
+    of each update that succeeded, one line per update (or thread) that failed, and the
+    number of SQL statements the updates sent.
+    """
+    from config_versions.models import BotConfig
+
+    threads = len(configs)
+    start = threading.Barrier(threads + 1)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+    statements = 0
+
+    def writer(index: int) -> None:
+        nonlocal statements
+        mine: list[float] = []
+        sent = 0
+
+        def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            nonlocal sent
+            sent += 1
+            return execute(sql, params, many, context)
+
+        try:
+            try:
+                manager = BotConfig.objects.get(pk=bot_pk).get_version_manager(user=user)
+            except Exception:
+                start.abort()  # the run is void: every thread stops, the main one too
+                raise
+            start.wait()
+            with connection.execute_wrapper(count):  # this thread's connection
+                for number, config in enumerate(configs[index]):
+                    began = time.perf_counter()
+                    try:
+                        manager.update(config, reason=f"W7 {number}", created_by="bench")
+                    except Exception as exc:  # every failure counts, whatever its kind
+                        with lock:
+                            errors.append(f"writer {index}: {type(exc).__name__}: {exc}")
+                        continue
+                    mine.append(time.perf_counter() - began)
+        except Exception as exc:
+            with lock:
+                errors.append(f"writer {index} did not run: {type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()  # this thread's connections only
+            with lock:
+                latencies.extend(mine)
+                statements += sent
+
+    workers = [threading.Thread(target=writer, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    # A writer that could not start breaks the barrier; it said why in ``errors``.
+    with contextlib.suppress(threading.BrokenBarrierError):
+        start.wait(timeout=60)
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - began, latencies, errors, statements

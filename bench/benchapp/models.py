@@ -5,7 +5,8 @@
 - ``HistoryBot``: django-simple-history's ``HistoricalRecords``; every save adds a row
   to ``benchapp_historicalhistorybot``.
 - ``FloorVersion``: the raw-SQL floor, a table of the same shape as
-  ``config_versions_botconfigversion`` with the same unique (bot, version) index, written
+  ``config_versions_botconfigversion`` (the same column types: ``json`` on PostgreSQL) with
+  the same unique (bot, version) index, written
   with one INSERT per version through the connection's cursor.
 
 The peers keep the config on the tracked row itself, as their users do; config_versions
@@ -18,6 +19,8 @@ import reversion
 from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+from config_versions.jsonfield import ExactJSONField
 
 
 class _BotFields(models.Model):
@@ -63,7 +66,7 @@ class FloorVersion(models.Model):
         FloorBot, on_delete=models.CASCADE, related_name="versions", db_index=False
     )
     version = models.PositiveIntegerField()
-    config = models.JSONField()
+    config = ExactJSONField()
     timestamp = models.FloatField()
     created_at = models.DateTimeField()
     reason = models.TextField(blank=True)
@@ -72,7 +75,7 @@ class FloorVersion(models.Model):
     created_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = ExactJSONField(default=dict, blank=True)
     content_hash = models.CharField(max_length=64)
     chain_hash = models.CharField(max_length=64)
 

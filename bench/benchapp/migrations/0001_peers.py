@@ -5,6 +5,8 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+import config_versions.jsonfield
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -112,13 +114,13 @@ class Migration(migrations.Migration):
             fields=[
                 ("id", models.BigAutoField(primary_key=True, serialize=False)),
                 ("version", models.PositiveIntegerField()),
-                ("config", models.JSONField()),
+                ("config", config_versions.jsonfield.ExactJSONField()),
                 ("timestamp", models.FloatField()),
                 ("created_at", models.DateTimeField()),
                 ("reason", models.TextField(blank=True)),
                 ("previous_version", models.PositiveIntegerField(blank=True, null=True)),
                 ("created_by", models.CharField(blank=True, max_length=255, null=True)),
-                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("metadata", config_versions.jsonfield.ExactJSONField(blank=True, default=dict)),
                 ("content_hash", models.CharField(max_length=64)),
                 ("chain_hash", models.CharField(max_length=64)),
                 (
