@@ -621,7 +621,7 @@ class ConfigVersionManager:
                     self._check(data, depth, may_be_current)
                     return data, text, sha256_hex(text)
         data, encoded = normalize_config(config, max_bytes=self.max_config_bytes, copy=copy)
-        self._check(data, json_depth(data), may_be_current)
+        self._check(data, json_depth(data) if self.max_depth is not None else 0, may_be_current)
         return data, encoded, None
 
     def _check(self, data: dict[str, Any], depth: int, may_be_current: bool = False) -> None:
