@@ -6,10 +6,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from config_versions import VersionConflictError
 from config_versions.models import BotConfig
+from tests.threads import in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
@@ -17,21 +18,11 @@ WRITERS = 8
 UPDATES = 25
 
 
-def _in_thread(func):
-    def run(*args):
-        try:
-            return func(*args)
-        finally:
-            connections.close_all()
-
-    return run
-
-
 def test_writers_without_expected_version_all_succeed(bot):
     bot.version_manager.create({"writer": None, "n": 0})
     start = threading.Barrier(WRITERS)
 
-    @_in_thread
+    @in_thread
     def writer(index):
         manager = BotConfig.objects.get(pk=bot.pk).version_manager
         start.wait()
@@ -61,7 +52,7 @@ def test_stale_expected_version_exactly_one_winner_per_round(bot):
     outcomes: list[list[str]] = [[] for _ in range(rounds)]
     lock = threading.Lock()
 
-    @_in_thread
+    @in_thread
     def writer(index):
         manager = BotConfig.objects.get(pk=bot.pk).version_manager
         for r in range(rounds):
@@ -91,7 +82,7 @@ def test_stale_expected_version_exactly_one_winner_per_round(bot):
 def test_concurrent_creates_one_wins(bot):
     barrier = threading.Barrier(4)
 
-    @_in_thread
+    @in_thread
     def creator(index):
         manager = BotConfig.objects.get(pk=bot.pk).version_manager
         barrier.wait()
@@ -118,7 +109,7 @@ def test_writers_of_the_same_config_write_it_once(bot):
     rounds = 6
     start = threading.Barrier(WRITERS)
 
-    @_in_thread
+    @in_thread
     def writer(index):
         manager = BotConfig.objects.get(pk=bot.pk).version_manager
         outcomes = []
@@ -146,7 +137,7 @@ def test_rollbacks_racing_to_one_target_write_it_once(bot):
     manager.update({"n": 1})
     start = threading.Barrier(WRITERS)
 
-    @_in_thread
+    @in_thread
     def writer(index):
         mine = BotConfig.objects.get(pk=bot.pk).version_manager
         start.wait()

@@ -19,17 +19,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from config_versions import VersionConflictError
 from config_versions.integrity import verify_history
 from config_versions.models import BotConfig
+from tests.threads import in_thread
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrency]
 
@@ -47,16 +48,6 @@ def _writers() -> int:
 
 def _vendor() -> str:
     return "mariadb" if getattr(connection, "mysql_is_mariadb", False) else connection.vendor
-
-
-def _in_thread(func: Callable[..., Any]) -> Callable[..., Any]:
-    def run(*args: Any) -> Any:
-        try:
-            return func(*args)
-        finally:
-            connections.close_all()
-
-    return run
 
 
 @pytest.fixture
@@ -134,7 +125,7 @@ def _run_round(
     errors: list[str] = []
     unchanged = 0
 
-    @_in_thread
+    @in_thread
     def writer(index: int) -> None:
         nonlocal unchanged
         manager = BotConfig.objects.get(pk=bot.pk).version_manager
@@ -220,7 +211,7 @@ def test_stale_expected_version_exactly_one_winner_per_round_on_busy_cpus(bot, b
     outcomes: list[list[str]] = [[] for _ in range(ROUNDS)]
     lock = threading.Lock()
 
-    @_in_thread
+    @in_thread
     def writer(index: int) -> None:
         manager = BotConfig.objects.get(pk=bot.pk).version_manager
         for r in range(ROUNDS):

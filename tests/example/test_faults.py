@@ -39,6 +39,7 @@ from config_versions.integrity import verify_history
 from config_versions.models import BotConfig, BotConfigVersion
 from tests.example.conftest import EXAMPLE_DIR
 from tests.example.test_settings import run_site
+from tests.threads import in_thread
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 SITE = "cv_fault_site"  # application_name of the site's connections
@@ -199,16 +200,6 @@ def _site_connections() -> int:
     return int(count)
 
 
-def _in_thread(func: Callable[..., Any]) -> Callable[..., Any]:
-    def run(*args: Any) -> Any:
-        try:
-            return func(*args)
-        finally:
-            connections.close_all()
-
-    return run
-
-
 def _assert_json_503(answer: Answer) -> None:
     assert answer.content_type == "application/json", answer
     assert answer.retry_after is not None, answer
@@ -222,7 +213,7 @@ def test_killed_connections_under_write_load_fail_only_unwritten_requests(site, 
     killed: list[int] = []
     done = threading.Event()
 
-    @_in_thread
+    @in_thread
     def killer() -> None:
         try:
             for _ in range(KILLS):
