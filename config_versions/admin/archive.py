@@ -305,8 +305,13 @@ class ArchivingAdmin(VersionHistoryAdmin):
 
     # The changelist ------------------------------------------------------------------
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # Django 6 passes where the actions are shown (and warns about an override
+        # without the parameter); 5.2 has no such parameter.
+        if action_location is None:
+            actions = super().get_actions(request)
+        else:
+            actions = super().get_actions(request, action_location)  # type: ignore[call-arg]
         actions.pop("delete_selected", None)  # "Archive selected" instead
         status = status_of(request)
         if status == ACTIVE:
