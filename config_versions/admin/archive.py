@@ -1,13 +1,10 @@
 """Archiving in the admin: a bot config is retired, never deleted.
 
-The admin's "Delete" becomes "Archive": the delete URL answers GET with a confirmation
-(what archiving does, an optional reason) and its POST calls ``BotConfig.archive()``;
-the changelist's "Archive selected bot configs" replaces Django's "Delete selected".
-Both need the delete permission. An archived config leaves the changelist (a "Status"
-filter shows it again), is served by no API (410 Gone), and its change page is read-only
-with a banner and a "Restore" button (a POST needing the change permission); its
-history and diff pages work as before. Every archive and restore is logged like any
-other admin change. Removing a history for good is ``purge_config_history``'s job.
+The delete URL shows an archive confirmation (optional reason) and its POST calls
+``BotConfig.archive()``; "Archive selected bot configs" replaces "Delete selected"; both
+need the delete permission. An archived config leaves the changelist (the "Status"
+filter shows it), and its change page is read-only with a "Restore" button (change
+permission). Archives and restores are logged like any admin change.
 """
 
 from __future__ import annotations
@@ -141,15 +138,9 @@ class ArchivingAdmin(VersionHistoryAdmin):
     # URLs -----------------------------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "<path:object_id>/restore/",
-                self.admin_site.admin_view(self.restore_view),
-                name="{}_{}_restore".format(*info),
-            ),
-            *super().get_urls(),
-        ]
+        name = f"{self.opts.app_label}_{self.opts.model_name}_restore"
+        view = self.admin_site.admin_view(self.restore_view)
+        return [path("<path:object_id>/restore/", view, name=name), *super().get_urls()]
 
     def _changelist_url(self, request: HttpRequest) -> str:
         url = reverse(
@@ -306,8 +297,7 @@ class ArchivingAdmin(VersionHistoryAdmin):
     # The changelist ------------------------------------------------------------------
 
     def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
-        # Django 6 passes where the actions are shown (and warns about an override
-        # without the parameter); 5.2 has no such parameter.
+        # Django 6 passes action_location (and warns if an override lacks it); 5.2 not.
         if action_location is None:
             actions = super().get_actions(request)
         else:
