@@ -102,6 +102,8 @@ class DatabaseStore(StoreBase):
         self._head: _Head | None = None
         # Inside serialized(): appends need no lock of their own.
         self._serializing = False
+        # The version serialized() appended, to look for if its COMMIT fails.
+        self._appended: ConfigVersion | None = None
 
     # Reading -------------------------------------------------------------------
 
@@ -196,28 +198,45 @@ class DatabaseStore(StoreBase):
         append cannot lose its number, and waiting writers are served in turn.
         """
         connection = connections[self.using]
-        with transaction.atomic(using=self.using):
-            with connection.cursor() as cursor:
-                if connection.vendor == "sqlite":
-                    cursor.execute(take_write_lock_sql(self.using), [self.bot_config.pk])
-                cursor.execute(config_state_sql(self.using, locking=True), [self.bot_config.pk])
-                state = cursor.fetchone()
-            if state is None:
-                raise NoConfigError("The bot config was deleted meanwhile.")
-            if state[1] is not None:
-                raise ConfigArchivedError()
-            self._serializing = True
-            try:
-                # Versions never change: a head already known by number needs no read.
-                # Where the database can hash, the append reads it in its own statement.
-                if self._head is None or self._head.version != state[0]:
-                    if self._chain_in_sql() and state[0] > 0:
-                        self._head = _Head(state[0], None, None)
-                    else:
-                        self._read_head(locking=connection.vendor == "mysql")
-                yield self._head.version if self._head else 0
-            finally:
-                self._serializing = False
+        outermost = not connection.in_atomic_block
+        self._appended = None
+        block_done = False
+        try:
+            with transaction.atomic(using=self.using):
+                yield from self._serialized_block(connection)
+                block_done = True
+        except (OperationalError, InterfaceError):
+            # The block ran and only the COMMIT failed: the connection may have been lost
+            # after the server committed. A version that landed is a success.
+            appended = self._appended
+            if not (block_done and outermost and appended is not None):
+                raise
+            if not self._landed_after_error(connection, appended):
+                raise
+
+    def _serialized_block(self, connection: BaseDatabaseWrapper) -> Iterator[int]:
+        """Lock the config, check it may be written, and yield its head's number."""
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute(take_write_lock_sql(self.using), [self.bot_config.pk])
+            cursor.execute(config_state_sql(self.using, locking=True), [self.bot_config.pk])
+            state = cursor.fetchone()
+        if state is None:
+            raise NoConfigError("The bot config was deleted meanwhile.")
+        if state[1] is not None:
+            raise ConfigArchivedError()
+        self._serializing = True
+        try:
+            # Versions never change: a head already known by number needs no read.
+            # Where the database can hash, the append reads it in its own statement.
+            if self._head is None or self._head.version != state[0]:
+                if self._chain_in_sql() and state[0] > 0:
+                    self._head = _Head(state[0], None, None)
+                else:
+                    self._read_head(locking=connection.vendor == "mysql")
+            yield self._head.version if self._head else 0
+        finally:
+            self._serializing = False
 
     def _chain_in_sql(self) -> bool:
         # Not with a signing key: a signature needs the chain hash before the INSERT.
@@ -308,6 +327,7 @@ class DatabaseStore(StoreBase):
         if link is None:
             return False
         self._remember(version.version, link, content)
+        self._appended = version
         # What the trigger just did to the row, so callers need not read it back.
         self.bot_config.current_version = version.version
         self.bot_config.updated_at = _created_at(version.timestamp)
