@@ -16,7 +16,7 @@ from django.db import router, transaction
 from django.utils import timezone
 
 from config_versions.conf import settings
-from config_versions.core.errors import InvalidConfigError
+from config_versions.core.errors import ConfigArchivedError, InvalidConfigError
 from config_versions.core.fields import check_text
 from config_versions.core.jsondata import canonical_json
 from config_versions.core.manager import MAX_CREATED_BY_LENGTH
@@ -73,9 +73,13 @@ def record_changes(
             BotConfig.objects.using(using)
             .select_for_update()
             .filter(pk=bot_config.pk)
-            .values(*names)
+            .values(*names, "archived_at")
             .get()
         )
+        # The store's rule for versions, for the config's own fields: an archived
+        # config is read-only (checked under the row lock archive() waits for).
+        if stored.pop("archived_at") is not None:
+            raise ConfigArchivedError()
         changed = [
             name
             for name in names

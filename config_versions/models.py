@@ -10,7 +10,7 @@ row-level immutability they share lives in ``immutable``, the JSON column in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,13 +32,14 @@ if TYPE_CHECKING:
     from config_versions.core.manager import ConfigVersionManager
 
 
-_Row = TypeVar("_Row", bound=models.Model)
-
-
 ARCHIVE_INSTEAD = (
     "Bot configs are archived, not deleted, so that their history is kept: use "
     "archive() (the admin's delete does). purge_config_history removes one for good."
 )
+
+
+# Written by BotConfig.archive()/restore() only.
+_ARCHIVE_FIELDS = frozenset({"archived_at", "archived_by", "archive_reason"})
 
 
 class BotConfigQuerySet(models.QuerySet["BotConfig"]):
@@ -144,11 +145,16 @@ class BotConfig(models.Model):
         if self._state.adding and self.pk is not None:
             self._refuse_a_purged_id(kwargs.get("using"))
         # current_version belongs to the database (a trigger moves it with each new
-        # version): saving an instance loaded earlier must not write its stale copy back.
+        # version), and archiving to archive()/restore(): saving an instance loaded
+        # earlier must not write its stale copy of them back (un-archiving the config).
         if not self._state.adding and not kwargs.get("force_insert"):
             fields = kwargs.get("update_fields")
             if fields is None:
-                fields = [f.attname for f in self._meta.concrete_fields if not f.primary_key]
+                fields = [
+                    f.attname
+                    for f in self._meta.concrete_fields
+                    if not f.primary_key and f.attname not in _ARCHIVE_FIELDS
+                ]
             kwargs["update_fields"] = [f for f in fields if f != "current_version"]
         super().save(*args, **kwargs)
 
@@ -192,28 +198,32 @@ class BotConfig(models.Model):
         check_text("reason", reason, max_length=cv_settings.MAX_REASON_LENGTH)
         now = timezone.now()
         return self._set_archive_fields(
-            archived=False, archived_at=now, archived_by=by, archive_reason=reason, updated_at=now
+            expect_archived=False,
+            archived_at=now,
+            archived_by=by,
+            archive_reason=reason,
+            updated_at=now,
         )
 
     def restore(self) -> bool:
         """Bring an archived config back into use, with its whole history; False if it
         was not archived (nothing changed)."""
         return self._set_archive_fields(
-            archived=True,
+            expect_archived=True,
             archived_at=None,
             archived_by=None,
             archive_reason="",
             updated_at=timezone.now(),
         )
 
-    def _set_archive_fields(self, *, archived: bool, **values: Any) -> bool:
+    def _set_archive_fields(self, *, expect_archived: bool, **values: Any) -> bool:
         if self.pk is None:
             raise ValueError("Save the bot config before archiving or restoring it.")
         using = router.db_for_write(type(self), instance=self)
         changed = (
             type(self)
             ._default_manager.using(using)
-            .filter(pk=self.pk, archived_at__isnull=not archived)
+            .filter(pk=self.pk, archived_at__isnull=not expect_archived)
             .update(**values)
         )
         # What the database holds now, whoever wrote it (DoesNotExist if purged).

@@ -388,3 +388,23 @@ def test_command_refuses_a_bad_reason_in_one_line(kept):
         call_command("purge_config_history", "support-bot", "--yes", "--reason", "a\x00b")
     assert "NUL" in _one_line(exc)
     assert _unchanged(kept)
+
+
+def test_saving_a_stale_copy_does_not_unarchive(bot_with_history):
+    stale = BotConfig.objects.get(pk=bot_with_history.pk)
+    BotConfig.objects.get(pk=bot_with_history.pk).archive(by="ops", reason="retired")
+    stale.description = "edited in a tab opened before the archive"
+    stale.save()
+    fresh = BotConfig.objects.get(pk=bot_with_history.pk)
+    assert fresh.is_archived
+    assert (fresh.archived_by, fresh.archive_reason) == ("ops", "retired")
+
+
+def test_an_archived_configs_own_fields_cannot_be_recorded(bot_with_history):
+    bot = BotConfig.objects.get(pk=bot_with_history.pk)
+    BotConfig.objects.get(pk=bot.pk).archive()
+    bot.name = "Renamed while archived"
+    with pytest.raises(ConfigArchivedError):
+        record_changes(bot, ["name"], reason="rename")
+    assert BotConfig.objects.get(pk=bot.pk).name == bot_with_history.name
+    assert not BotConfigChange.objects.filter(bot_config_id=bot.pk).exists()

@@ -30,7 +30,9 @@ from config_versions.admin.diff_html import render_rows
 from config_versions.conf import settings
 from config_versions.core.diff import diff_configs
 from config_versions.core.errors import (
+    ConfigArchivedError,
     InvalidConfigError,
+    NoConfigError,
     VersionConflictError,
     VersionNotFoundError,
 )
@@ -126,7 +128,8 @@ def rollback_view(
             messages.ERROR,
         )
         return back
-    except VersionNotFoundError as exc:
+    except (VersionNotFoundError, ConfigArchivedError, NoConfigError) as exc:
+        # Not found; archived or purged since the page was shown.
         admin.message_user(
             request, _("Nothing was rolled back: %(problem)s") % {"problem": exc}, messages.ERROR
         )
@@ -341,6 +344,8 @@ def _roll_back_each(
             }
         except (ValidationError, InvalidConfigError) as exc:
             problem = _problems(exc)
+        except (ConfigArchivedError, NoConfigError) as exc:  # since the confirmation
+            problem = str(exc)
         else:
             if created.unchanged:
                 same.append(

@@ -456,3 +456,31 @@ def test_the_version_admin_deletes_nothing(su_client, bot_with_history):
         {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
     )
     assert BotConfigVersion.objects.filter(pk=version.pk).exists()
+
+
+# Archived while a request was on its way ------------------------------------------------
+
+
+def _archive_before_the_insert(bot: BotConfig):
+    """A database hook (Django's execute_wrapper) that archives ``bot`` just before the
+    version's INSERT runs: the admin checked "not archived" earlier in the request."""
+    done = []
+
+    def wrapper(execute, sql, params, many, context):
+        if not done and sql.lstrip().upper().startswith("INSERT INTO") and "version" in sql:
+            done.append(True)
+            BotConfig.objects.get(pk=bot.pk).archive(by="someone else")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_a_rollback_racing_an_archive_says_so_and_writes_nothing(su_client, bot_with_history):
+    from django.db import connection
+
+    page = url("rollback", bot_with_history.pk, 1)
+    with connection.execute_wrapper(_archive_before_the_insert(bot_with_history)):
+        response = su_client.post(page, {"reason": "back", "expected_version": 2})
+    assert response.status_code == 302
+    assert version_numbers(bot_with_history) == [1, 2]
+    assert "archived" in " ".join(messages_of(su_client.get(response["Location"]))).lower()
