@@ -19,20 +19,18 @@ import hashlib
 import hmac
 import json
 import os
-import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
-from config_versions.core.jsondata import canonical_json
+from config_versions.core.jsondata import SHA256_HEX, canonical_json, is_int, refuse_constant
 from config_versions.models import PurgedConfig
 
 FORMAT = "config_versions.checkpoint/1"
 # Another domain than the chain signatures': a checkpoint's HMAC can never pass for one.
 _DOMAIN = b"config_versions.checkpoint/1:"
-_HASH = re.compile(r"[0-9a-f]{64}")
 _MAX_ID = 2**63 - 1
 
 
@@ -99,7 +97,7 @@ def read_checkpoint(path: str, *, key: str | None) -> Checkpoint:
     """Read and check a checkpoint; CheckpointError (one line) if it is not one, or edited."""
     try:
         with open(path, encoding="utf-8") as handle:
-            document = json.load(handle, parse_constant=_refuse_constant)
+            document = json.load(handle, parse_constant=refuse_constant)
     except OSError as exc:
         raise CheckpointError(f"Cannot read the checkpoint {path}: {exc.strerror}.") from None
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, huge ints
@@ -144,23 +142,15 @@ def _mark(entry: object) -> Mark | None:
         return None
     config_id, slug = entry.get("id"), entry.get("slug")
     version, chain = entry.get("version"), entry.get("chain_hash")
-    if not (_is_int(config_id) and 1 <= config_id <= _MAX_ID):
+    if not (is_int(config_id) and 1 <= config_id <= _MAX_ID):
         return None
-    if not (_is_int(version) and 0 <= version <= _MAX_ID):
+    if not (is_int(version) and 0 <= version <= _MAX_ID):
         return None
     if not isinstance(slug, str) or not isinstance(chain, str):
         return None
-    if not (_HASH.fullmatch(chain) if version else chain == ""):
+    if not (SHA256_HEX.fullmatch(chain) if version else chain == ""):
         return None
     return Mark(config_id, slug, version, chain)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 @dataclass(frozen=True)

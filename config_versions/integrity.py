@@ -272,7 +272,8 @@ def _link(previous: str, row: Row) -> str:
         reason=row.reason,
         previous_version=row.previous_version,
         created_by=row.created_by,
-        metadata=row.metadata or {},
+        # As stored: only a missing value reads as {} (an edited [] or "" must not).
+        metadata=row.metadata if row.metadata is not None else {},
     )
 
 

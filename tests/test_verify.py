@@ -574,3 +574,15 @@ def test_a_history_longer_than_a_page(tmp_path):
     path = tmp_path / "cp.json"
     verify(write_checkpoint=str(path))
     assert json.loads(path.read_text())["configs"][0]["version"] == 1201
+
+
+@tampering
+@pytest.mark.parametrize("edited", [[], "", 0, False])
+def test_empty_metadata_edited_into_another_empty_value_is_a_break(edited):
+    bot = history("meta", 3)
+    set_columns(bot, 2, metadata=edited)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("verify_config_history", format="json", stdout=out)
+    [config] = json.loads(out.getvalue())["configs"]
+    assert [problem["version"] for problem in config["breaks"]] == [2]

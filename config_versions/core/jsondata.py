@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from itertools import chain
-from typing import Any
+from typing import Any, NoReturn, TypeGuard
 
 from config_versions.core.errors import InvalidConfigError
 
@@ -18,6 +19,20 @@ _canonical = json.JSONEncoder(
 )
 # Keeps the caller's key order: what users wrote is what they read back.
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+# A SHA-256 digest as the history records it: 64 lowercase hex digits.
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def is_int(value: object) -> TypeGuard[int]:
+    """An int of JSON: not a bool (True is an int subclass, not a number there)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def refuse_constant(name: str) -> NoReturn:
+    """``json.load(parse_constant=...)``: NaN and Infinity are not JSON; refuse them."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def canonical_json(value: Any) -> str:

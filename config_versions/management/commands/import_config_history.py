@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -33,7 +32,13 @@ from django.db import DatabaseError, transaction
 from config_versions.conf import settings
 from config_versions.core.errors import InvalidConfigError
 from config_versions.core.fields import check_text
-from config_versions.core.jsondata import json_depth, normalize_config
+from config_versions.core.jsondata import (
+    SHA256_HEX,
+    is_int,
+    json_depth,
+    normalize_config,
+    refuse_constant,
+)
 from config_versions.core.manager import MAX_CREATED_BY_LENGTH
 from config_versions.core.version import VERSION_FIELDS
 from config_versions.integrity import ChainChecker, Row
@@ -46,7 +51,6 @@ UNHASHED = "config_versions.history/1"
 # 10000-01-01 UTC: no database date column reaches the year 10000.
 MAX_TIMESTAMP = 253_402_300_800
 NAME_MAX_LENGTH = 200  # BotConfig.name's
-_HASH = re.compile(r"[0-9a-f]{64}")
 _MISSING = object()
 # What a history/2 version must carry: every recorded field, and its hashes.
 VERIFIED_FIELDS = (*VERSION_FIELDS, "content_hash", "chain_hash")
@@ -160,7 +164,7 @@ def parse_history(document: Any, *, unverified: bool) -> History:
     if current is _MISSING and verified:
         raise Refused("no current_version")
     if current is not _MISSING:
-        if not _is_int(current):
+        if not is_int(current):
             raise Refused(f"current_version must be a whole number, not {_show(current)}")
         if current != len(versions):
             raise Refused(
@@ -170,7 +174,7 @@ def parse_history(document: Any, *, unverified: bool) -> History:
     head = None
     if verified:
         head = document.get("chain_hash")
-        if not (isinstance(head, str) and (_HASH.fullmatch(head) if versions else head == "")):
+        if not (isinstance(head, str) and (SHA256_HEX.fullmatch(head) if versions else head == "")):
             raise Refused(f"its head chain_hash {_show(head)} is not a SHA-256 (64 hex digits)")
     name, description, schema = _config_fields(document)
 
@@ -219,7 +223,7 @@ def _version(
     for name in VERIFIED_FIELDS if verified else ("version", "config"):
         if name not in raw:
             raise Refused(f"version entry {number} has no {name!r} field")
-    if raw["version"] != number or not _is_int(raw["version"]):
+    if raw["version"] != number or not is_int(raw["version"]):
         raise Refused(
             f"version entry {number} has number {_show(raw['version'])}; versions must be "
             "numbered 1, 2, 3 ... without gaps"
@@ -263,7 +267,7 @@ def _version(
             f"10000, not {_show(timestamp)}"
         )
     previous = raw.get("previous_version")
-    if previous is not None and not (_is_int(previous) and 1 <= previous < number):
+    if previous is not None and not (is_int(previous) and 1 <= previous < number):
         raise Refused(
             f"{where}: previous_version must be empty or an earlier version number, "
             f"not {_show(previous)}"
@@ -281,7 +285,7 @@ def _version(
         return entry, None
     hashes = raw["content_hash"], raw["chain_hash"]
     for label, value in zip(("content_hash", "chain_hash"), hashes, strict=True):
-        if not (isinstance(value, str) and _HASH.fullmatch(value)):
+        if not (isinstance(value, str) and SHA256_HEX.fullmatch(value)):
             raise Refused(f"{where}: {label} {_show(value)} is not a SHA-256 (64 hex digits)")
     return entry, hashes
 
@@ -289,7 +293,7 @@ def _version(
 def _read(file: str) -> Any:
     try:
         with open(file, encoding="utf-8") as handle:
-            return json.load(handle, parse_constant=_refuse_constant, parse_float=_finite)
+            return json.load(handle, parse_constant=refuse_constant, parse_float=_finite)
     except OSError as exc:
         raise CommandError(f"Cannot read {file}: {exc.strerror}.") from None
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an int of 5,000 digits
@@ -298,19 +302,11 @@ def _read(file: str) -> Any:
         raise CommandError(f"{file} is not valid JSON: nested too deeply.") from None
 
 
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e400 reads as infinity, which no column can hold
         raise ValueError(f"{text[:20]} is too large a number")
     return value
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _show(value: object) -> str:
