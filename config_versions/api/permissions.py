@@ -37,7 +37,15 @@ class BotConfigPermission(BasePermission):
         if action is None:
             # Methods we do not serve (PATCH, DELETE) get their 405 from the view.
             return True
-        return bool(user.has_perm(f"config_versions.{action}_botconfig"))
+        allowed = bool(user.has_perm(f"config_versions.{action}_botconfig"))
+        if action == "rollback":
+            # As in the admin: a rollback answers with a config, so seeing configs is
+            # part of being allowed to roll back.
+            allowed = allowed and (
+                user.has_perm("config_versions.view_botconfig")
+                or user.has_perm("config_versions.change_botconfig")
+            )
+        return allowed
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
         return self.has_permission(request, view)

@@ -22,6 +22,8 @@ REQUESTS = [
     ("post", f"{URL}rollback/", {"to_version": 2}, "rollback_botconfig", 201),
 ]
 ALL = ["view_botconfig", "add_botconfig", "change_botconfig", "rollback_botconfig"]
+# A rollback answers with the config, so, as in the admin, it also needs to see configs.
+ALSO = {"rollback_botconfig": ("view_botconfig",)}
 
 
 def _send(client, method, path, body):
@@ -37,7 +39,19 @@ def test_each_request_needs_its_permission(
     assert refused.status_code == 403
     assert "permission" in refused.json()["detail"]
     assert history_bot.versions.count() == 3
-    assert _send(client_for(needed), method, path, body).status_code == allowed
+    assert _send(client_for(needed, *ALSO.get(needed, ())), method, path, body).status_code == (
+        allowed
+    )
+
+
+@pytest.mark.parametrize("seeing", ["view_botconfig", "change_botconfig"])
+def test_rollback_also_needs_to_see_configs_as_in_the_admin(client_for, history_bot, seeing):
+    body = {"to_version": 2}
+    alone = _send(client_for("rollback_botconfig"), "post", f"{URL}rollback/", body)
+    assert alone.status_code == 403
+    assert history_bot.versions.count() == 3
+    allowed = client_for("rollback_botconfig", seeing)
+    assert _send(allowed, "post", f"{URL}rollback/", body).status_code == 201
 
 
 @pytest.mark.parametrize(("method", "path", "body", "needed", "allowed"), REQUESTS)
