@@ -464,7 +464,7 @@ def test_the_version_admin_deletes_nothing(su_client, bot_with_history):
 def _archive_before_the_insert(bot: BotConfig):
     """A database hook (Django's execute_wrapper) that archives ``bot`` just before the
     version's INSERT runs: the admin checked "not archived" earlier in the request."""
-    done = []
+    done: list[bool] = []
 
     def wrapper(execute, sql, params, many, context):
         if not done and sql.lstrip().upper().startswith("INSERT INTO") and "version" in sql:
