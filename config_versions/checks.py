@@ -7,7 +7,9 @@ runs them alone). The trigger check also carries ``Tags.database``: Django runs 
 Ids: E001 unknown key, E002 not a positive integer, E003 not a list of dotted paths,
 E004 a path that cannot be imported, E005 ``CONFIG_VERSIONS`` not a dict, E006 not a
 bool, E007 not a non-negative integer, E008 history triggers missing from a database,
-E009 a signing key that is not a long enough text;
+E009 a signing key that is not a long enough text, E010 a ``LABELS`` that is not a
+dict of label names to options, E011 a ``DEFAULT_LABEL`` that is neither ``latest``
+nor a declared label;
 W001 SQLite in DEFERRED transaction mode.
 """
 
@@ -46,6 +48,9 @@ MAY_BE_NONE = ("API_AUTHENTICATION_CLASSES",)
 # A text of at least MIN_KEY_LENGTH characters, or None (E009).
 KEYS = ("SIGNING_KEY",)
 MIN_KEY_LENGTH = 32
+# Checked by check_labels (E010, E011).
+LABEL_SETTINGS = ("LABELS", "DEFAULT_LABEL")
+LABEL_OPTIONS = {"protected": bool, "description": str}
 
 
 def _is_int(value: object) -> bool:
@@ -103,6 +108,58 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
     for name in PATH_LISTS:
         errors.extend(_path_list_errors(name, conf.get(name)))
+    errors.extend(_label_errors(conf.get("LABELS"), conf.get("DEFAULT_LABEL")))
+    return errors
+
+
+def _label_errors(labels: object, default: object) -> list[CheckMessage]:
+    from config_versions.core.errors import UnknownLabelError
+    from config_versions.core.labels import LATEST, check_label_name
+
+    errors: list[CheckMessage] = []
+    example = 'For example {"staging": {}, "production": {"protected": True}}.'
+    if not isinstance(labels, dict):
+        errors.append(
+            Error(
+                f"CONFIG_VERSIONS['LABELS'] must be a dict of label names to options, "
+                f"not {labels!r}.",
+                hint=example,
+                id="config_versions.E010",
+            )
+        )
+        labels = {}
+    assert isinstance(labels, dict)
+    for name, options in labels.items():
+        problem = None
+        try:
+            check_label_name(name, movable=True)
+        except UnknownLabelError as exc:
+            problem = str(exc)
+        if problem is None and not isinstance(options, dict):
+            problem = f"its options must be a dict, not {options!r}"
+        elif problem is None:
+            for key, value in options.items():
+                kind = LABEL_OPTIONS.get(key)
+                if kind is None:
+                    problem = f"unknown option {key!r} (known: {', '.join(LABEL_OPTIONS)})"
+                elif not isinstance(value, kind):
+                    problem = f"option {key!r} must be a {kind.__name__}, not {value!r}"
+        if problem is not None:
+            errors.append(
+                Error(
+                    f"CONFIG_VERSIONS['LABELS'] declares {name!r}: {problem}.",
+                    hint=example,
+                    id="config_versions.E010",
+                )
+            )
+    if default != LATEST and default not in labels:
+        errors.append(
+            Error(
+                f"CONFIG_VERSIONS['DEFAULT_LABEL'] is {default!r}, which is neither 'latest' "
+                "nor a label declared in CONFIG_VERSIONS['LABELS'].",
+                id="config_versions.E011",
+            )
+        )
     return errors
 
 
@@ -167,6 +224,9 @@ TRIGGERS = (
 )
 # The migration that installs them as they are now (0002 installed the first two).
 TRIGGERS_MIGRATION = ("config_versions", "0006_history_exact_json_signatures_archive_purge")
+# The label moves' triggers (migration 0007).
+MOVE_TRIGGERS = ("config_versions_moves_immutable", "config_versions_moves_undeletable")
+MOVE_TRIGGERS_MIGRATION = ("config_versions", "0007_label_moves")
 # Names of the enabled triggers on a table, per vendor. PostgreSQL can disable a trigger
 # without dropping it, which guards nothing either.
 TRIGGER_QUERIES = {
@@ -191,11 +251,25 @@ def check_history_triggers(
     if databases is None or (app_configs is not None and app not in app_configs):
         return []
     model = app.get_model("BotConfigVersion")
+    moves = app.get_model("BotConfigLabelMove")
     errors: list[CheckMessage] = []
     for alias in databases:
         if not router.allow_migrate_model(alias, model):
             continue
         missing = missing_triggers(connections[alias], model._meta.db_table)
+        missing_on_moves = missing_triggers(
+            connections[alias], moves._meta.db_table, MOVE_TRIGGERS, MOVE_TRIGGERS_MIGRATION
+        )
+        if missing_on_moves:
+            errors.append(
+                Error(
+                    f"Database {alias!r} lacks the trigger(s) {', '.join(missing_on_moves)} "
+                    f"on {moves._meta.db_table} (missing or disabled): label moves can be "
+                    "rewritten or deleted.",
+                    hint="Run migration 0007's remove() and install() on this database.",
+                    id="config_versions.E008",
+                )
+            )
         if missing:
             errors.append(
                 Error(
@@ -212,7 +286,12 @@ def check_history_triggers(
     return errors
 
 
-def missing_triggers(connection: BaseDatabaseWrapper, table: str) -> list[str]:
+def missing_triggers(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    names: tuple[str, ...] = TRIGGERS,
+    migration: tuple[str, str] = TRIGGERS_MIGRATION,
+) -> list[str]:
     query = TRIGGER_QUERIES.get(connection.vendor)
     if query is None:
         return []  # migration 0002 refuses other vendors, so there is nothing to look for
@@ -222,9 +301,9 @@ def missing_triggers(connection: BaseDatabaseWrapper, table: str) -> list[str]:
     # Until 0002 is recorded the triggers are not due: between `migrate config_versions
     # 0001` and `migrate` this check must not stand in the way of the migrate that
     # installs them.
-    if TRIGGERS_MIGRATION not in MigrationRecorder(connection).applied_migrations():
+    if migration not in MigrationRecorder(connection).applied_migrations():
         return []
     with connection.cursor() as cursor:
         cursor.execute(query, [table])
         present = {row[0] for row in cursor.fetchall()}
-    return [name for name in TRIGGERS if name not in present]
+    return [name for name in names if name not in present]

@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     # kept out of the database: someone who can only write to the database cannot
     # re-chain an edited history without verification noticing. None: not signed.
     "SIGNING_KEY": None,
+    # The labels configs may carry besides the implicit "latest" (always the newest
+    # version): {"staging": {}, "production": {"protected": True}}. Moving a label needs
+    # the promote_botconfig permission; a protected one promote_protected_botconfig too.
+    "LABELS": {},
+    # What GET configs/{slug}/ serves without ?label=: "latest" or a declared label.
+    "DEFAULT_LABEL": "latest",
 }
 
 
@@ -119,6 +125,19 @@ class Settings:
     @property
     def SIGNING_KEY(self) -> str | None:
         return cast("str | None", get("SIGNING_KEY"))
+
+    @property
+    def LABELS(self) -> dict[str, dict[str, Any]]:
+        value = get("LABELS")
+        # A copy, as for the path lists; checks.py reports a value that is not a dict.
+        return {str(k): dict(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    @property
+    def DEFAULT_LABEL(self) -> str:
+        return cast(str, get("DEFAULT_LABEL"))
+
+    def is_protected_label(self, name: str) -> bool:
+        return bool(self.LABELS.get(name, {}).get("protected", False))
 
 
 settings = Settings()

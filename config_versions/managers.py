@@ -15,7 +15,7 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from config_versions import conf, signals
-from config_versions.core.events import Listener, VersionWritten
+from config_versions.core.events import Event, LabelMoved, Listener
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.models import BotConfig, BotConfigVersion
 from config_versions.storage import DatabaseStore
@@ -77,24 +77,44 @@ def restore_history(bot_config: BotConfig, document: Mapping[str, Any]) -> Confi
 
 
 def signal_sender(bot_config: BotConfig, using: str) -> Listener:
-    """A listener sending ``version_created`` (and ``config_rolled_back``) on commit.
+    """A listener sending ``version_created`` (and ``config_rolled_back``), or
+    ``label_moved``, on commit.
 
     With ``send_robust``: the version is committed by then, so a receiver that fails
     is logged (logger ``django.dispatch``) and the others still run, rather than turning
     the write's success into an error its caller would take for "nothing written".
     """
 
-    def send(event: VersionWritten) -> None:
-        sends: list[tuple[Signal, dict[str, Any]]] = [(signals.version_created, {})]
-        if event.rollback_to is not None:
-            sends.append((signals.config_rolled_back, {"to_version": event.rollback_to}))
+    def send(event: Event) -> None:
+        sends: list[tuple[Signal, dict[str, Any]]]
+        if isinstance(event, LabelMoved):
+            move = event.move
+            sends = [
+                (
+                    signals.label_moved,
+                    {
+                        "label": move.label,
+                        "from_version": move.from_version,
+                        "to_version": move.to_version,
+                        "event": move,
+                    },
+                )
+            ]
+        else:
+            sends = [(signals.version_created, {"version": event.version})]
+            if event.rollback_to is not None:
+                sends.append(
+                    (
+                        signals.config_rolled_back,
+                        {"version": event.version, "to_version": event.rollback_to},
+                    )
+                )
         for signal, extra in sends:
             transaction.on_commit(
                 partial(
                     signal.send_robust,
                     sender=BotConfig,
                     bot_config=bot_config,
-                    version=event.version,
                     **extra,
                 ),
                 using=using,
@@ -105,6 +125,7 @@ def signal_sender(bot_config: BotConfig, using: str) -> Listener:
 
 def _limits() -> dict[str, Any]:
     return {
+        "labels": conf.settings.LABELS.keys(),
         "max_config_bytes": conf.settings.MAX_CONFIG_BYTES,
         "max_depth": conf.settings.MAX_DEPTH,
         "max_reason_length": conf.settings.MAX_REASON_LENGTH,

@@ -1,5 +1,6 @@
 """BotConfig and its immutable histories: BotConfigVersion, BotConfigChange for its own
-fields, and PurgedConfig, the tombstone of a history removed for good.
+fields, BotConfigLabelMove for its labels, and PurgedConfig, the tombstone of a history
+removed for good.
 
 Long because Django finds an app's tables here, and each table's rules (what may be
 deleted or archived, which columns the database keeps) sit next to its fields; the
@@ -136,7 +137,11 @@ class BotConfig(models.Model):
         verbose_name = _("bot config")
         verbose_name_plural = _("bot configs")
         ordering = ["name"]
-        permissions = [("rollback_botconfig", _("Can roll back bot config"))]
+        permissions = [
+            ("rollback_botconfig", _("Can roll back bot config")),
+            ("promote_botconfig", _("Can move bot config labels")),
+            ("promote_protected_botconfig", _("Can move protected bot config labels")),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -452,6 +457,78 @@ class BotConfigChange(ImmutableRow):
     refused_delete = "A recorded change cannot be deleted; purge_config_history removes them."
 
 
+class BotConfigLabelMoveQuerySet(ImmutableQuerySet["BotConfigLabelMove"]):
+    refused_update = "Label moves cannot be updated: move the label again."
+    refused_delete = "Label moves cannot be deleted; purge_config_history removes them."
+
+
+class BotConfigLabelMove(ImmutableRow):
+    """One move of a label (``staging``, ``production``) to a version of its config.
+
+    Where a label points is its last move; where it pointed at any time, the last move
+    made by then. Moves are numbered per config (``sequence``) and hash-chained like
+    versions (``config_versions.core.labels``), and the database refuses to change or
+    delete them, as it does versions. Written by the version manager's ``set_label``.
+    """
+
+    bot_config = models.ForeignKey(
+        BotConfig,
+        on_delete=models.PROTECT,
+        related_name="label_moves",
+        db_index=False,  # the unique (bot_config, sequence) index serves it
+        verbose_name=_("bot config"),
+    )
+    sequence = models.PositiveIntegerField(
+        _("sequence"), help_text=_("Number of this move among the config's moves: 1, 2, 3 ...")
+    )
+    label = models.CharField(_("label"), max_length=50)
+    from_version = models.PositiveIntegerField(
+        _("from version"), null=True, blank=True, help_text=_("Empty when first set.")
+    )
+    to_version = models.PositiveIntegerField(_("to version"))
+    timestamp = models.FloatField(_("timestamp"), help_text=_("The exact Unix time recorded."))
+    created_at = models.DateTimeField(_("moved at"))
+    reason = models.TextField(_("reason"), blank=True)
+    created_by = models.CharField(  # noqa: DJ001 - None ("unknown") and "" differ, as on versions
+        _("moved by"), max_length=255, null=True, blank=True
+    )
+    created_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("moved by user"),
+    )
+    chain_hash = models.CharField(_("chain hash"), max_length=64)
+    signature = models.CharField(  # noqa: DJ001 - NULL: written while no key was set
+        _("signature"), max_length=64, null=True, blank=True, editable=False
+    )
+
+    objects = BotConfigLabelMoveQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("label move")
+        verbose_name_plural = _("label moves")
+        ordering = ["bot_config", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot_config", "sequence"], name="config_versions_unique_label_move"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["bot_config", "label", "sequence"], name="config_versions_label_head"
+            ),
+        ]
+
+    refused_change = "Label moves cannot be changed once saved: move the label again."
+    refused_delete = "A label move cannot be deleted; purge_config_history removes them."
+
+    def __str__(self) -> str:
+        return f"{self.bot_config}: {self.label} → v{self.to_version}"
+
+
 class PurgedConfig(ImmutableRow):
     """The tombstone ``purge_config_history`` leaves for a history it removed for good.
 
@@ -503,7 +580,7 @@ def _refuse_deletion(sender: type[models.Model], instance: models.Model, **kwarg
     raise ImmutableVersionError(cast("type[ImmutableRow]", sender).refused_delete)
 
 
-for _model in (BotConfig, BotConfigVersion, BotConfigChange, PurgedConfig):
+for _model in (BotConfig, BotConfigVersion, BotConfigChange, BotConfigLabelMove, PurgedConfig):
     pre_delete.connect(
         _refuse_deletion,
         sender=_model,

@@ -2,7 +2,7 @@
 
 Configs are archived, not deleted (``BotConfig.archive``). When a history must really
 go (a legal request, a test site), :func:`purge_history` removes the config, its
-versions and its recorded field changes in one transaction, and leaves a
+versions, label moves and recorded field changes in one transaction, and leaves a
 :class:`~config_versions.models.PurgedConfig` tombstone: slug, number of versions, the
 last chain hash, who, when and why. The database's DELETE trigger on version rows lets
 a deletion through only for a config that has a tombstone, so a history cannot vanish
@@ -15,7 +15,13 @@ from django.db import connections, router, transaction
 
 from config_versions.conf import settings
 from config_versions.core.fields import check_text
-from config_versions.models import BotConfig, BotConfigChange, BotConfigVersion, PurgedConfig
+from config_versions.models import (
+    BotConfig,
+    BotConfigChange,
+    BotConfigLabelMove,
+    BotConfigVersion,
+    PurgedConfig,
+)
 
 
 def purge_history(
@@ -54,7 +60,7 @@ def purge_history(
         )
         qn = connections[using].ops.quote_name
         with connections[using].cursor() as cursor:
-            for model in (BotConfigVersion, BotConfigChange):
+            for model in (BotConfigLabelMove, BotConfigVersion, BotConfigChange):
                 cursor.execute(
                     f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn('bot_config_id')} = %s",
                     [locked.pk],

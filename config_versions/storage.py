@@ -50,6 +50,7 @@ from config_versions.core.jsondata import content_hash as config_content_hash
 from config_versions.core.signing import sign_chain_hash
 from config_versions.core.stores import StoreBase
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
+from config_versions.label_storage import DatabaseLabels
 from config_versions.models import BotConfig, BotConfigVersion
 from config_versions.statements import (
     CHAINED_FIELDS,
@@ -80,8 +81,9 @@ class _Head(NamedTuple):
     content_hash: str | None  # None: not known (a copy whose hash the database made)
 
 
-class DatabaseStore(StoreBase):
-    """The history of one BotConfig, read and appended with a query or two each."""
+class DatabaseStore(DatabaseLabels, StoreBase):
+    """The history of one BotConfig, read and appended with a query or two each; its
+    label moves come from ``DatabaseLabels``."""
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from config_versions import conf
 from config_versions.checks import (
     BOOLS,
     KEYS,
+    LABEL_SETTINGS,
     NON_NEGATIVE_INTS,
     PATH_LISTS,
     POSITIVE_INTS,
@@ -64,7 +65,7 @@ def test_length_limits_must_be_positive_integers(name, value):
 
 
 def test_every_key_is_type_checked_once():
-    groups = [*POSITIVE_INTS, *NON_NEGATIVE_INTS, *BOOLS, *PATH_LISTS, *KEYS]
+    groups = [*POSITIVE_INTS, *NON_NEGATIVE_INTS, *BOOLS, *PATH_LISTS, *KEYS, *LABEL_SETTINGS]
 
     assert sorted(groups) == sorted(conf.DEFAULTS)
 

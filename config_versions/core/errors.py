@@ -54,6 +54,15 @@ class VersionNotFoundError(ValueError):
         self.version = version
 
 
+class UnknownLabelError(ValueError):
+    """A label name that is not a slug, not declared by the site, or ``latest`` where a
+    label must be moved (``.label`` names it)."""
+
+    def __init__(self, label: object, message: str | None = None) -> None:
+        super().__init__(message or f"Unknown label {label!r}.")
+        self.label = label
+
+
 class InvalidConfigError(ValueError):
     """A config or a recorded field cannot be stored; nothing was written.
 

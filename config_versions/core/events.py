@@ -1,7 +1,7 @@
 """What the manager tells its listeners after each write.
 
-A listener is any callable taking a :class:`VersionWritten`. The Django layer
-registers one that sends its signals once the transaction commits; the core itself
+A listener is any callable taking a :class:`VersionWritten` or a :class:`LabelMoved`.
+The Django layer registers one that sends its signals once the transaction commits; the core itself
 never knows about transactions or signals.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from config_versions.core.labels import LabelMove
 from config_versions.core.version import ConfigVersion
 
 
@@ -21,4 +22,12 @@ class VersionWritten:
     rollback_to: int | None = None
 
 
-Listener = Callable[[VersionWritten], None]
+@dataclass(frozen=True)
+class LabelMoved:
+    """A label was moved (or set for the first time): ``move`` is the recorded move."""
+
+    move: LabelMove
+
+
+Event = VersionWritten | LabelMoved
+Listener = Callable[[Event], None]

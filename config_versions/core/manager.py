@@ -1,7 +1,8 @@
 """The versioning rules, in one place, for every store.
 
 Long because it is the one home of every rule (create once, no-op writes, conflicts,
-rollback metadata, default reasons, field limits, merges), each with its async twin,
+rollback metadata, default reasons, field limits, merges, label moves and time
+travel), each with its async twin,
 as DESIGN.md asks. What is not a rule lives apart: the JSON encoding and hashing in
 ``jsondata``, text-field checks in ``fields``, the three-way merge in ``merge``, and
 storage behind the protocol in ``stores``.
@@ -12,9 +13,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from config_versions.core.diff import diff_configs
 from config_versions.core.errors import (
@@ -23,10 +24,11 @@ from config_versions.core.errors import (
     MergeConflictError,
     NoConfigError,
     StoreConflict,
+    UnknownLabelError,
     VersionConflictError,
     VersionNotFoundError,
 )
-from config_versions.core.events import Listener, VersionWritten
+from config_versions.core.events import Event, LabelMoved, Listener, VersionWritten
 from config_versions.core.fields import check_text
 from config_versions.core.jsondata import (
     content_hash,
@@ -35,8 +37,16 @@ from config_versions.core.jsondata import (
     normalize_config,
     sha256_hex,
 )
+from config_versions.core.labels import (
+    LATEST,
+    LabelMove,
+    UnchangedLabelMove,
+    as_timestamp,
+    check_label_name,
+    is_version_number,
+)
 from config_versions.core.merge import MergePreview, three_way_merge
-from config_versions.core.stores import InMemoryStore, VersionStore
+from config_versions.core.stores import InMemoryStore, LabelledStore, LabelStore, VersionStore
 from config_versions.core.version import (
     VERSION_FIELDS,
     ConfigVersion,
@@ -80,7 +90,9 @@ class ConfigVersionManager:
     to become a version (create, update, rollback) and raise to refuse it. ``clock``
     gives each new version its timestamp (``time.time`` by default; a replay of
     recorded history or a demo can pass its own). ``listeners`` are called with a
-    :class:`~config_versions.core.events.VersionWritten` after each new version.
+    :class:`~config_versions.core.events.VersionWritten` after each new version and a
+    :class:`~config_versions.core.events.LabelMoved` after each label move. ``labels``
+    names the labels that may be used (besides ``latest``); None allows any slug.
 
     A write that would change nothing (an update to the current config, a rollback to
     a version whose config is the current one) writes nothing and returns the current
@@ -98,6 +110,7 @@ class ConfigVersionManager:
         max_retries: int = DEFAULT_MAX_RETRIES,
         clock: Callable[[], float] = time.time,
         listeners: Sequence[Listener] = (),
+        labels: Collection[str] | None = None,
     ) -> None:
         self._store: VersionStore = store if store is not None else InMemoryStore()
         self.clock = clock
@@ -107,6 +120,8 @@ class ConfigVersionManager:
         self.max_reason_length = max_reason_length
         self.max_retries = max_retries
         self.listeners = list(listeners)
+        # The label names this manager may use besides ``latest``; None: any slug.
+        self.declared_labels = None if labels is None else frozenset(labels)
 
     @property
     def store(self) -> VersionStore:
@@ -372,14 +387,126 @@ class ConfigVersionManager:
         merged, conflicts = three_way_merge(base.config, ours, current.config)
         return MergePreview(base_version, current.version, None if conflicts else merged, conflicts)
 
+    # Labels --------------------------------------------------------------------
+
+    def set_label(
+        self,
+        name: str,
+        version: int,
+        reason: str = "",
+        created_by: str | None = None,
+        expected_version: int | None = None,
+    ) -> LabelMove:
+        """Point label ``name`` at ``version``; return the recorded move.
+
+        ``expected_version`` is the version the label must point at now (0: not set
+        yet), else :class:`VersionConflictError`. A version this history does not hold
+        raises :class:`VersionNotFoundError`; a name that is not a declared label (or
+        is ``latest``) :class:`UnknownLabelError`. Moving a label to the version it
+        already points at writes nothing and returns its last move with ``unchanged``.
+        """
+        name = self._check_label(name, movable=True)
+        if not is_version_number(version):
+            raise VersionNotFoundError(version)
+        if expected_version is not None and (
+            isinstance(expected_version, bool)
+            or not isinstance(expected_version, int)
+            or expected_version < 0
+        ):
+            raise TypeError("expected_version must be a version number, or 0 for 'not set'")
+        self._check_fields(reason, created_by, None)
+        store = self._labels_store()
+        with store.serialized() as head:
+            if version > head:
+                raise VersionNotFoundError(version)
+            last = store.label_head(name)
+            current = last.to_version if last is not None else None
+            if expected_version is not None and (current or 0) != expected_version:
+                raise VersionConflictError(
+                    f"Label conflict: expected {name!r} at {expected_version or 'not set'}, "
+                    f"but it is at {current or 'not set'}",
+                    expected_version=expected_version,
+                    actual_version=current or 0,
+                )
+            if last is not None and current == version:
+                return UnchangedLabelMove(**vars(last))
+            move = store.append_label_move(
+                LabelMove(
+                    label=name,
+                    from_version=current,
+                    to_version=version,
+                    timestamp=self.clock(),
+                    reason=reason,
+                    created_by=created_by,
+                )
+            )
+        logger.info("Moved label %s from %s to version %d", name, current, version)
+        self._notify(LabelMoved(move))
+        return move
+
+    def get_label(self, name: str) -> int | None:
+        """The version label ``name`` points at; None while it is not set."""
+        name = self._check_label(name)
+        if name == LATEST:
+            return self._store.current_version() or None
+        move = self._labels_store().label_head(name)
+        return move.to_version if move is not None else None
+
+    @property
+    def labels(self) -> dict[str, int]:
+        """Where every label that has been set points now (``latest`` not included)."""
+        heads = self._labels_store().label_heads()
+        return {name: move.to_version for name, move in sorted(heads.items())}
+
+    def resolve(self, label: str = LATEST, as_of: object = None) -> ConfigVersion | None:
+        """The version ``label`` points at, or pointed at at time ``as_of`` (a Unix
+        timestamp or an aware datetime); None if it was not set (or no version existed)
+        then. ``latest`` as of a time is the newest version written by then."""
+        name = self._check_label(label)
+        when = None if as_of is None else as_timestamp(as_of)
+        store = self._labels_store()
+        if name == LATEST:
+            return self._store.latest() if when is None else store.version_at(when)
+        move = store.label_head(name) if when is None else store.label_at(name, when)
+        return None if move is None else self._store.get(move.to_version)
+
+    def label_history(self, name: str | None = None) -> list[LabelMove]:
+        """The moves of label ``name`` (of every label if None), newest first."""
+        if name is not None:
+            name = self._check_label(name, movable=True)
+        return self._labels_store().label_moves(name)
+
+    def _check_label(self, name: object, *, movable: bool = False) -> str:
+        checked = check_label_name(name, movable=movable)
+        declared = self.declared_labels
+        if declared is not None and checked != LATEST and checked not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise UnknownLabelError(
+                checked, f"Label {checked!r} is not declared (declared: {known})."
+            )
+        return checked
+
+    def _labels_store(self) -> LabelledStore:
+        store = self._store
+        if not isinstance(store, LabelStore):
+            raise TypeError(f"{type(store).__name__} keeps no labels (see core.stores.LabelStore)")
+        return cast(LabelledStore, store)
+
     # Serialisation -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """Every version, oldest first, and (when labels were ever moved) every label
+        move, oldest first, under ``label_moves``."""
         versions = self._store.all_versions()
-        return {
+        data: dict[str, Any] = {
             "current_version": versions[-1].version if versions else 0,
             "versions": [v.to_dict() for v in versions],
         }
+        if isinstance(self._store, LabelStore):
+            moves = self._store.label_moves()
+            if moves:
+                data["label_moves"] = [move.to_dict() for move in reversed(moves)]
+        return data
 
     @classmethod
     def from_dict(
@@ -424,7 +551,57 @@ class ConfigVersionManager:
                     f"The target already holds {exc.actual_version} version(s)"
                 ) from None
             manager._notify(VersionWritten(restored))
+        manager._restore_label_moves(data.get("label_moves", []), len(raw_versions))
         return manager
+
+    def _restore_label_moves(self, raw_moves: object, versions: int) -> None:
+        """Replay recorded label moves (``from_dict``), checking that each follows the
+        one before it; a move carrying a chain hash must keep it."""
+        if not isinstance(raw_moves, list):
+            raise ValueError("'label_moves' must be a list of move objects")
+        if not raw_moves:
+            return
+        store = self._labels_store()
+        pointers: dict[str, int] = {}
+        for number, raw in enumerate(raw_moves, start=1):
+            where = f"Label move {number}"
+            if not isinstance(raw, Mapping):
+                raise ValueError(f"{where} is not an object")
+            try:
+                move = LabelMove.from_dict(dict(raw))
+            except KeyError as exc:
+                raise ValueError(f"{where} has no {exc} field") from None
+            try:
+                name = self._check_label(move.label, movable=True)
+            except UnknownLabelError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if move.sequence not in (0, number):
+                raise ValueError(f"{where} has number {move.sequence!r}; moves go 1, 2 ...")
+            if not is_version_number(move.to_version) or move.to_version > versions:
+                raise ValueError(f"{where} points at version {move.to_version!r}: not held")
+            if move.from_version != pointers.get(name):
+                raise ValueError(
+                    f"{where} moves {name!r} from {move.from_version!r}, but it was at "
+                    f"{pointers.get(name)!r}"
+                )
+            self._check_fields(move.reason, move.created_by, None)
+            timestamp = move.timestamp
+            if isinstance(timestamp, bool) or not isinstance(timestamp, int | float):
+                raise ValueError(f"{where} has no numeric timestamp")
+            stored = store.append_label_move(
+                LabelMove(
+                    label=name,
+                    from_version=move.from_version,
+                    to_version=move.to_version,
+                    timestamp=float(timestamp),
+                    reason=move.reason,
+                    created_by=move.created_by,
+                )
+            )
+            if move.chain_hash and stored.chain_hash != move.chain_hash:
+                raise ValueError(f"{where}: its recorded fields do not match its chain hash")
+            pointers[name] = move.to_version
+            self._notify(LabelMoved(stored))
 
     # Async twins, for async callers such as the seed's ConfigBot save tool --------
 
@@ -468,6 +645,21 @@ class ConfigVersionManager:
     async def alen(self) -> int:
         return await self._async(self._store.count)()
 
+    async def aset_label(self, *args: Any, **kwargs: Any) -> LabelMove:
+        return await self._async(self.set_label)(*args, **kwargs)
+
+    async def aget_label(self, name: str) -> int | None:
+        return await self._async(self.get_label)(name)
+
+    async def alabels(self) -> dict[str, int]:
+        return await self._async(lambda: self.labels)()
+
+    async def aresolve(self, label: str = LATEST, as_of: object = None) -> ConfigVersion | None:
+        return await self._async(self.resolve)(label, as_of)
+
+    async def alabel_history(self, name: str | None = None) -> list[LabelMove]:
+        return await self._async(self.label_history)(name)
+
     # Internals -----------------------------------------------------------------
 
     def _async(self, func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
@@ -475,7 +667,7 @@ class ConfigVersionManager:
         # store does none, so its calls run inline.
         return self._store.to_async(func)
 
-    def _notify(self, event: VersionWritten) -> None:
+    def _notify(self, event: Event) -> None:
         for listener in self.listeners:
             listener(event)
 

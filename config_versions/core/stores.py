@@ -10,10 +10,13 @@ import json
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import replace
 from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from config_versions.core.errors import StoreConflict, VersionNotFoundError
+from config_versions.core.jsondata import GENESIS
 from config_versions.core.jsondata import content_hash as config_content_hash
+from config_versions.core.labels import LabelMove, move_chain_hash
 from config_versions.core.version import ConfigVersion
 
 P = ParamSpec("P")
@@ -108,6 +111,47 @@ class VersionStore(Protocol):
         ...
 
 
+@runtime_checkable
+class LabelStore(Protocol):
+    """Storage of a config's label moves, beside its versions (see ``core.labels``).
+
+    Moves are kept in the order written, numbered per config by ``sequence``; each
+    stored move carries its chain hash. Reads return fresh objects.
+    """
+
+    def version_at(self, as_of: float) -> ConfigVersion | None:
+        """The newest version whose timestamp is at or before ``as_of``."""
+        ...
+
+    def label_head(self, name: str) -> LabelMove | None:
+        """The label's last move (where it points now); None if never set."""
+        ...
+
+    def label_heads(self) -> dict[str, LabelMove]:
+        """The last move of every label ever set."""
+        ...
+
+    def label_at(self, name: str, as_of: float) -> LabelMove | None:
+        """The label's last move made at or before ``as_of``."""
+        ...
+
+    def label_moves(self, name: str | None = None) -> list[LabelMove]:
+        """The moves of ``name`` (of every label if None), newest first."""
+        ...
+
+    def append_label_move(self, move: LabelMove) -> LabelMove:
+        """Store ``move`` as the config's next move; return it with its ``sequence``
+        and ``chain_hash``. The manager checks the rules (inside ``serialized()``);
+        a store only numbers and chains the move, atomically, raising
+        :class:`~config_versions.core.errors.StoreConflict` if another move took its
+        number."""
+        ...
+
+
+class LabelledStore(VersionStore, LabelStore, Protocol):
+    """A store of versions and of label moves: what the manager's label rules need."""
+
+
 class StoreBase:
     """Default capabilities; a custom store may subclass this and override them."""
 
@@ -143,6 +187,8 @@ class InMemoryStore(StoreBase):
         # copy, faster than copy.deepcopy of the dict would. Each row also keeps its
         # content hash, which tells an unchanged write apart.
         self._rows: list[tuple[ConfigVersion, str, str]] = []
+        # Label moves, oldest first (frozen dataclasses: shared safely).
+        self._moves: list[LabelMove] = []
 
     @contextmanager
     def serialized(self) -> Iterator[int]:
@@ -226,6 +272,36 @@ class InMemoryStore(StoreBase):
             return False
         self._rows.append((frozen, encoded, content_hash))
         return True
+
+    # Labels --------------------------------------------------------------------
+
+    def version_at(self, as_of: float) -> ConfigVersion | None:
+        for row in reversed(self._rows):
+            if row[0].timestamp <= as_of:
+                return self._thaw(row)
+        return None
+
+    def label_head(self, name: str) -> LabelMove | None:
+        return next((m for m in reversed(self._moves) if m.label == name), None)
+
+    def label_heads(self) -> dict[str, LabelMove]:
+        return {move.label: move for move in self._moves}
+
+    def label_at(self, name: str, as_of: float) -> LabelMove | None:
+        return next(
+            (m for m in reversed(self._moves) if m.label == name and m.timestamp <= as_of), None
+        )
+
+    def label_moves(self, name: str | None = None) -> list[LabelMove]:
+        return [m for m in reversed(self._moves) if name is None or m.label == name]
+
+    def append_label_move(self, move: LabelMove) -> LabelMove:
+        with self._lock:
+            previous = self._moves[-1].chain_hash if self._moves else GENESIS
+            numbered = replace(move, sequence=len(self._moves) + 1, chain_hash="")
+            stored = replace(numbered, chain_hash=move_chain_hash(previous, numbered))
+            self._moves.append(stored)
+            return stored
 
     @staticmethod
     def _thaw(row: tuple[ConfigVersion, str, str]) -> ConfigVersion:
