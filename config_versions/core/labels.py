@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -100,6 +101,16 @@ def check_label_name(name: object, *, movable: bool = False) -> str:
             name, "'latest' always points at the newest version; it cannot be moved."
         )
     return name
+
+
+def check_label(name: object, declared: Collection[str] | None, *, movable: bool = False) -> str:
+    """:func:`check_label_name`, and ``name`` must be ``latest`` or one of ``declared``
+    (any slug when ``declared`` is None)."""
+    checked = check_label_name(name, movable=movable)
+    if declared is not None and checked != LATEST and checked not in declared:
+        known = ", ".join([LATEST, *sorted(declared)])
+        raise UnknownLabelError(checked, f"Label {checked!r} is not declared (labels: {known}).")
+    return checked
 
 
 def move_chain_hash(previous_chain_hash: str, move: LabelMove) -> str:

@@ -42,7 +42,7 @@ from config_versions.core.labels import (
     LabelMove,
     UnchangedLabelMove,
     as_timestamp,
-    check_label_name,
+    check_label,
     is_version_number,
 )
 from config_versions.core.merge import MergePreview, three_way_merge
@@ -455,7 +455,7 @@ class ConfigVersionManager:
     @property
     def labels(self) -> dict[str, int]:
         """Where every label that has been set points now (``latest`` not included)."""
-        heads = self._labels_store().label_heads()
+        heads = self.label_heads()
         return {name: move.to_version for name, move in sorted(heads.items())}
 
     def resolve(self, label: str = LATEST, as_of: object = None) -> ConfigVersion | None:
@@ -476,15 +476,13 @@ class ConfigVersionManager:
             name = self._check_label(name, movable=True)
         return self._labels_store().label_moves(name)
 
+    def label_heads(self) -> dict[str, LabelMove]:
+        """The last move of every label that has been set: where it points, since
+        when, by whom and why."""
+        return self._labels_store().label_heads()
+
     def _check_label(self, name: object, *, movable: bool = False) -> str:
-        checked = check_label_name(name, movable=movable)
-        declared = self.declared_labels
-        if declared is not None and checked != LATEST and checked not in declared:
-            known = ", ".join(sorted(declared)) or "none"
-            raise UnknownLabelError(
-                checked, f"Label {checked!r} is not declared (declared: {known})."
-            )
-        return checked
+        return check_label(name, self.declared_labels, movable=movable)
 
     def _labels_store(self) -> LabelledStore:
         store = self._store
