@@ -22,6 +22,7 @@ from config_versions.checks import (
     BOOLS,
     KEYS,
     LABEL_SETTINGS,
+    MOVE_TRIGGERS,
     NON_NEGATIVE_INTS,
     PATH_LISTS,
     POSITIVE_INTS,
@@ -296,7 +297,7 @@ def test_trigger_check_from_a_fresh_database_to_a_repaired_one(tmp_path):
     fresh = manage("check", "--database", "default")
     assert (fresh.returncode, fresh.stderr) == (0, "")
     assert manage("migrate").returncode == 0
-    assert installed() == set(TRIGGERS)
+    assert installed() == {*TRIGGERS, *MOVE_TRIGGERS}
 
     with sqlite3.connect(database) as db:
         db.execute("DROP TRIGGER config_versions_head")
@@ -313,5 +314,47 @@ def test_trigger_check_from_a_fresh_database_to_a_repaired_one(tmp_path):
     between = manage("check", "--database", "default")
     assert (between.returncode, between.stderr) == (0, "")
     assert manage("migrate").returncode == 0
-    assert installed() == set(TRIGGERS)
+    assert installed() == {*TRIGGERS, *MOVE_TRIGGERS}
     assert manage("check", "--database", "default").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("labels", "default", "ids"),
+    [
+        ({}, "latest", []),
+        ({"staging": {}, "production": {"protected": True}}, "production", []),
+        ({"staging": {"description": "tried first"}}, "latest", []),
+        (["staging"], "latest", ["config_versions.E010"]),
+        ({"latest": {}}, "latest", ["config_versions.E010"]),
+        ({"two words": {}}, "latest", ["config_versions.E010"]),
+        ({"x" * 51: {}}, "latest", ["config_versions.E010"]),
+        ({"staging": True}, "latest", ["config_versions.E010"]),
+        ({"production": {"protected": "yes"}}, "latest", ["config_versions.E010"]),
+        ({"production": {"locked": True}}, "latest", ["config_versions.E010"]),
+        ({"staging": {}}, "production", ["config_versions.E011"]),
+        ({}, None, ["config_versions.E011"]),
+        ("staging", "staging", ["config_versions.E010", "config_versions.E011"]),
+    ],
+)
+def test_labels_and_the_default_label_are_checked(labels, default, ids):
+    with override_settings(CONFIG_VERSIONS={"LABELS": labels, "DEFAULT_LABEL": default}):
+        assert [m.id for m in check_settings()] == ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_missing_label_move_trigger_is_reported():
+    if connection.vendor == "postgresql":
+        drop = "DROP TRIGGER config_versions_moves_undeletable ON config_versions_botconfiglabelmove"
+    else:
+        drop = "DROP TRIGGER config_versions_moves_undeletable"
+    migration = importlib.import_module("config_versions.migrations.0007_label_moves")
+    with connection.cursor() as cursor:
+        cursor.execute(drop)
+    try:
+        messages = check_history_triggers(databases=["default"])
+        assert [m.id for m in messages] == ["config_versions.E008"]
+        assert "config_versions_moves_undeletable" in messages[0].msg
+    finally:
+        with connection.schema_editor() as editor:
+            migration.install(None, editor)
+    assert check_history_triggers(databases=["default"]) == []
