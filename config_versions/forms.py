@@ -1,4 +1,5 @@
-"""Admin forms: the JSON text field, the reason input, and the diff and rollback forms.
+"""Admin forms: the JSON text field, the reason input, and the diff, rollback and promote
+forms.
 
 The config editor itself, the form that saves a new version, is in ``editor_form.py``.
 """
@@ -225,6 +226,18 @@ class RollbackForm(forms.Form):
     The changelist action's confirmation uses it for its one reason (its versions
     travel per config); blank means the manager's "Rollback to version N".
     """
+
+    reason = forms.CharField(required=False)  # replaced: see reason_field()
+    expected_version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, reason_help: Any = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"] = reason_field(required=False, help_text=reason_help)
+
+
+class PromoteForm(forms.Form):
+    """The "Promote to …" confirmation: a reason and where the label pointed when the
+    page was shown (0: not set), so that a move made meanwhile is refused."""
 
     reason = forms.CharField(required=False)  # replaced: see reason_field()
     expected_version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)

@@ -1,4 +1,4 @@
-"""Screenshots of the admin's change form, history, diff and rollback, light and dark.
+"""Screenshots of the admin's change form, history, diff, rollback and labels, light and dark.
 
 Run from the repository root: ``.venv/bin/python scripts/screenshots.py``. It builds a
 throw-away SQLite test database (tests.settings), loads a realistic history through
@@ -26,6 +26,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import override_settings  # noqa: E402
 from django.test.testcases import LiveServerThread  # noqa: E402
 from django.test.utils import setup_test_environment  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -34,6 +35,9 @@ from config_versions.models import BotConfig  # noqa: E402
 from tests.browser.support import CHROMIUM, PASSWORD, launch, login, make_history  # noqa: E402
 
 VIEWPORT = {"width": 1280, "height": 800}
+# The label shots run with these declared; the others with none, as the admin looks
+# on a site without labels.
+LABELS = {"staging": {}, "production": {"protected": True}}
 
 
 def load_demo() -> BotConfig:
@@ -47,6 +51,11 @@ def load_demo() -> BotConfig:
         description="Answers customer questions on the web chat and by email.",
     )
     make_history(bot, users)
+    with override_settings(CONFIG_VERSIONS={"LABELS": LABELS}):
+        manager = bot.get_version_manager(user=users["bob"])
+        manager.set_label("production", 2, reason="Claude 3.5 in production", created_by="bob")
+        manager.set_label("staging", 2, reason="Try Claude 3.5", created_by="alice")
+        manager.set_label("staging", 5, reason="Try more context", created_by="alice")
     return bot
 
 
@@ -82,6 +91,23 @@ def shoot(page: Page, base: str, bot: BotConfig, out: Path, scheme: str) -> list
     page.goto(f"{admin}/rollback/1/")
     shots.append(out / f"rollback-{scheme}.png")
     page.screenshot(path=str(shots[-1]))
+
+    with override_settings(CONFIG_VERSIONS={"LABELS": LABELS}):
+        # The history with each label's badge, and a "Promote to …" per row.
+        page.goto(f"{admin}/history/")
+        shots.append(out / f"history_labels-{scheme}.png")
+        page.screenshot(path=str(shots[-1]))
+
+        # Promoting asks first: the diff from what production serves to version 5.
+        page.goto(f"{admin}/promote/production/5/")
+        page.fill("#id_reason", "More context helped on staging")
+        page.locator("#id_reason").blur()
+        shots.append(out / f"promote-{scheme}.png")
+        page.screenshot(path=str(shots[-1]))
+
+        page.goto(f"{admin}/labels/")
+        shots.append(out / f"label_history-{scheme}.png")
+        page.screenshot(path=str(shots[-1]))
     return shots
 
 

@@ -344,7 +344,9 @@ def test_labels_and_the_default_label_are_checked(labels, default, ids):
 @pytest.mark.django_db(transaction=True)
 def test_a_missing_label_move_trigger_is_reported():
     if connection.vendor == "postgresql":
-        drop = "DROP TRIGGER config_versions_moves_undeletable ON config_versions_botconfiglabelmove"
+        drop = (
+            "DROP TRIGGER config_versions_moves_undeletable ON config_versions_botconfiglabelmove"
+        )
     else:
         drop = "DROP TRIGGER config_versions_moves_undeletable"
     migration = importlib.import_module("config_versions.migrations.0007_label_moves")

@@ -1,6 +1,7 @@
 """BotConfig in the admin: the changelist, the config editor and the rollback action.
 
-Deleting is archiving: see ``admin/archive.py``.
+Deleting is archiving: see ``admin/archive.py``; labels (badges, promote, the label
+history, the changelist's label columns): ``admin/labels.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from config_versions import conf
 from config_versions.admin import rollback as rollback_pages
 from config_versions.admin.archive import ArchivingAdmin, StatusFilter
+from config_versions.admin.labels import LabelsAdmin
 from config_versions.admin.saving import OneMessagePerSave, change_outcome
 from config_versions.admin.views import model_field_labels
 from config_versions.changes import record_changes
@@ -46,7 +48,7 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 ViewFunc = Callable[..., HttpResponse]
 
 
-class BotConfigAdmin(OneMessagePerSave, ArchivingAdmin):
+class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
     form = BotConfigAdminForm
     change_form_template = "config_versions/admin/change_form.html"
     list_display = ["name", "slug", "version_link", "last_changed_at", "last_changed_by"]

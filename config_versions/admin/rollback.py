@@ -169,7 +169,8 @@ def _stale_note(admin: VersionHistoryAdmin, obj: BotConfig, exc: VersionConflict
     return note
 
 
-def _card(version: ConfigVersion, *, is_current: bool) -> dict[str, Any]:
+def version_card(version: ConfigVersion, *, is_current: bool) -> dict[str, Any]:
+    """A version as the confirmation pages show it on a card: number, time, author, why."""
     return {
         "number": version.version,
         "created_at": datetime.fromtimestamp(version.timestamp, tz=UTC),
@@ -224,9 +225,9 @@ def _page(
         form=form,
         # The version the page shows as current is the one the POST expects.
         expected_version=current.version,
-        target=_card(target, is_current=target.version == current.version),
-        current=_card(current, is_current=True),
-        versions=[_card(current, is_current=True), _card(target, is_current=False)],
+        target=version_card(target, is_current=target.version == current.version),
+        current=version_card(current, is_current=True),
+        versions=[version_card(current, is_current=True), version_card(target, is_current=False)],
         display=display,
         rows_html=render_rows(display, expand_query),
         refusal=refusal,

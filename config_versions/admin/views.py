@@ -35,6 +35,8 @@ from config_versions.forms import DiffForm
 from config_versions.models import BotConfig, BotConfigChange, BotConfigVersion
 
 if TYPE_CHECKING:
+    from config_versions.admin.labels import LabelLink
+
     _ModelAdmin = admin.ModelAdmin[BotConfig]
 else:
     _ModelAdmin = admin.ModelAdmin
@@ -71,6 +73,10 @@ class HistoryRow:
     is_current: bool
     changes_url: str
     rollback_url: str
+    # Filled in by admin/labels.py when labels are declared: the labels pointing at
+    # this version, and the "Promote to …" links the user may follow.
+    labels: tuple[LabelLink, ...] = ()
+    promotions: tuple[LabelLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
