@@ -1,10 +1,13 @@
 """Checkpoint files: where each history stood, kept outside the database.
 
 A checkpoint records, for every config, its id, slug, newest version and that
-version's chain hash. Verifying ``--against`` one later proves the history still
-reaches that far with the same hash: versions cut from the end, or a history rewritten
-and re-chained before the checkpoint, no longer match it. The chain alone cannot tell,
-since whoever rewrites rows can recompute every hash.
+version's chain hash, and likewise its number of label moves and the last move's chain
+hash (``label_moves``, ``label_chain_hash``). Verifying ``--against`` one later proves
+the history still reaches that far with the same hashes: versions or moves cut from the
+end, or a history rewritten and re-chained before the checkpoint, no longer match it.
+The chain alone cannot tell, since whoever rewrites rows can recompute every hash.
+Checkpoints written before label moves were recorded have no such keys; they are read
+as before, and the moves are not compared with them.
 
 A config of the checkpoint that is no longer in the database must have been purged,
 leaving a tombstone that agrees with the checkpoint (:func:`gone_since`).
@@ -46,14 +49,22 @@ class Mark:
     slug: str
     version: int
     chain_hash: str
+    # The number of label moves and the last one's chain hash; None: not recorded (a
+    # checkpoint written before label moves were).
+    moves: int | None = None
+    move_chain_hash: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        entry: dict[str, Any] = {
             "id": self.config_id,
             "slug": self.slug,
             "version": self.version,
             "chain_hash": self.chain_hash,
         }
+        if self.moves is not None:
+            entry["label_moves"] = self.moves
+            entry["label_chain_hash"] = self.move_chain_hash
+        return entry
 
 
 @dataclass(frozen=True)
@@ -129,7 +140,7 @@ def read_checkpoint(path: str, *, key: str | None) -> Checkpoint:
         if mark is None:
             raise CheckpointError(
                 f"{path} is not a checkpoint: entry {position} of configs is not "
-                "{id, slug, version, chain_hash}."
+                "{id, slug, version, chain_hash[, label_moves, label_chain_hash]}."
             )
         if mark.config_id in marks:
             raise CheckpointError(f"{path} names config id {mark.config_id} twice.")
@@ -150,7 +161,14 @@ def _mark(entry: object) -> Mark | None:
         return None
     if not (SHA256_HEX.fullmatch(chain) if version else chain == ""):
         return None
-    return Mark(config_id, slug, version, chain)
+    if "label_moves" not in entry and "label_chain_hash" not in entry:
+        return Mark(config_id, slug, version, chain)
+    moves, move_chain = entry.get("label_moves"), entry.get("label_chain_hash")
+    if not (is_int(moves) and 0 <= moves <= _MAX_ID and isinstance(move_chain, str)):
+        return None
+    if not (SHA256_HEX.fullmatch(move_chain) if moves else move_chain == ""):
+        return None
+    return Mark(config_id, slug, version, chain, moves=moves, move_chain_hash=move_chain)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Verification of recorded histories: every break, not only the first.
 
+Long because one config has two chains, its versions and its label moves, checked with
+the same care: each has its row checks, the signature rules they share, and the
+comparison with a checkpoint.
+
 A history is read oldest first, a page of rows at a time (a config with 100,000
 versions costs no more memory than one with ten), and each row is checked:
 
@@ -12,8 +16,14 @@ versions costs no more memory than one with ten), and each row is checked:
 - against a checkpoint, the history still reaches the recorded version, with the
   recorded chain hash there.
 
+Label moves (``core.labels``) are read the same way, by sequence, and each move is
+checked too: sequences run 1..N, its recorded fields and the previous move's chain hash
+still hash to its chain hash, it moves its label from where the label's previous move
+left it (from nothing for the label's first), to a version the history holds; signed
+and checked against a checkpoint as versions are.
+
 After a break the check goes on from the recorded chain hash, so independent breaks
-each show, while one edited row shows once. The same row check serves the import,
+each show, while one edited row shows once. The same row checks serve the import,
 which refuses a file at its first break.
 """
 
@@ -23,14 +33,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from django.db.models import QuerySet
+
 from config_versions.checkpoints import Mark
 from config_versions.conf import settings
 from config_versions.core.jsondata import GENESIS, chain_hash, content_hash
+from config_versions.core.labels import MOVE_FIELDS, LabelMove, move_chain_hash
 from config_versions.core.signing import signature_matches
 from config_versions.core.version import VERSION_FIELDS
-from config_versions.models import BotConfig, BotConfigVersion
+from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigVersion
 
 ROW_FIELDS = (*VERSION_FIELDS, "content_hash", "chain_hash", "signature")
+MOVE_ROW_FIELDS = (*MOVE_FIELDS, "chain_hash", "signature")
 PAGE_SIZE = 500
 
 CONTENT_MISMATCH = "the config does not match its content hash"
@@ -56,6 +70,23 @@ class Row(NamedTuple):
     signature: str | None = None
 
 
+class MoveRow(NamedTuple):
+    """A recorded label move with its chain hash, from the database or an export."""
+
+    sequence: int
+    label: str
+    from_version: int | None
+    to_version: int
+    timestamp: float
+    reason: str
+    created_by: str | None
+    chain_hash: str
+    signature: str | None = None
+
+    def move(self) -> LabelMove:
+        return LabelMove(**{name: getattr(self, name) for name in MOVE_FIELDS})
+
+
 @dataclass(frozen=True)
 class Break:
     """A place where the recorded history no longer matches its hashes."""
@@ -71,16 +102,38 @@ class Break:
         return {"version": self.version, "problem": self.problem}
 
 
+@dataclass(frozen=True)
+class MoveBreak:
+    """A place where the recorded label moves no longer match their hashes, or each
+    other. ``label`` is None where the move itself is missing."""
+
+    slug: str
+    sequence: int
+    label: str | None
+    problem: str
+
+    @property
+    def where(self) -> str:
+        named = f" ({self.label})" if self.label is not None else ""
+        return f"label move {self.sequence}{named}"
+
+    def __str__(self) -> str:
+        return f"{self.slug}: {self.where}: {self.problem}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sequence": self.sequence, "label": self.label, "problem": self.problem}
+
+
 @dataclass
 class Signatures:
-    """How a history's versions are signed. Without a key (``checked`` false) only
-    ``signed`` is counted: versions that carry a signature, unchecked."""
+    """How a history's versions (or moves) are signed. Without a key (``checked``
+    false) only ``signed`` is counted: rows that carry a signature, unchecked."""
 
     checked: bool
     signed: int = 0  # a valid signature
-    covered: int = 0  # none, but a signed version comes later: vouched for by it
-    unsigned: int = 0  # none, and no version of the history is signed
-    missing: int = 0  # none, after a signed version: breaks
+    covered: int = 0  # none, but a signed row comes later: vouched for by it
+    unsigned: int = 0  # none, and no row of the history is signed
+    missing: int = 0  # none, after a signed row: breaks
     bad: int = 0  # a signature that does not match: breaks
 
     def as_dict(self) -> dict[str, Any]:
@@ -110,7 +163,7 @@ class Signatures:
 
 @dataclass
 class HistoryReport:
-    """The verdict on one config's history."""
+    """The verdict on one config's history: its versions and its label moves."""
 
     config_id: int
     slug: str
@@ -122,14 +175,30 @@ class HistoryReport:
     breaks: list[Break] = field(default_factory=list)
     checkpoint: Mark | None = None
     checkpoint_matches: bool | None = None  # None: not in the checkpoint
+    moves: int = 0  # label moves read
+    move_chain_hash: str = GENESIS  # recorded chain hash of the last move
+    move_breaks: list[MoveBreak] = field(default_factory=list)
+    move_signatures: Signatures = field(default_factory=lambda: Signatures(checked=False))
 
     @property
     def ok(self) -> bool:
-        return not self.breaks
+        return not self.breaks and not self.move_breaks
+
+    @property
+    def all_breaks(self) -> list[Break | MoveBreak]:
+        """The versions' breaks, then the label moves'."""
+        return [*self.breaks, *self.move_breaks]
 
     def mark(self) -> Mark:
         """Where the history stands now, for a checkpoint."""
-        return Mark(self.config_id, self.slug, self.versions, self.chain_hash)
+        return Mark(
+            self.config_id,
+            self.slug,
+            self.versions,
+            self.chain_hash,
+            moves=self.moves,
+            move_chain_hash=self.move_chain_hash,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         checkpoint = None
@@ -137,6 +206,8 @@ class HistoryReport:
             checkpoint = {
                 "version": self.checkpoint.version,
                 "chain_hash": self.checkpoint.chain_hash,
+                "label_moves": self.checkpoint.moves,
+                "label_chain_hash": self.checkpoint.move_chain_hash,
                 "matches": self.checkpoint_matches,
             }
         return {
@@ -149,30 +220,92 @@ class HistoryReport:
             "ok": self.ok,
             "breaks": [b.as_dict() for b in self.breaks],
             "signatures": self.signatures.as_dict(),
+            "label_moves": {
+                "moves": self.moves,
+                "chain_hash": self.move_chain_hash,
+                "breaks": [b.as_dict() for b in self.move_breaks],
+                "signatures": self.move_signatures.as_dict(),
+            },
             "checkpoint": checkpoint,
         }
 
 
-class ChainChecker:
+class _SignedChain:
+    """What the two chains share: counting signatures, and the breaks they make."""
+
+    noun = "version"
+
+    def __init__(self, signing_key: str | None) -> None:
+        self.key = signing_key or None
+        self.signatures = Signatures(checked=self.key is not None)
+        self._signed_at: int | None = None  # the last row carrying a signature
+        self._pending = 0  # unsigned rows before the first signature
+        self._run: tuple[int, int, str | None] | None = None  # unsigned after a signed one
+
+    def _add(self, number: int, problem: str, label: str | None = None) -> None:
+        raise NotImplementedError
+
+    def _signature(
+        self, number: int, link: str, signature: str | None, label: str | None = None
+    ) -> None:
+        if self.key is None:
+            if signature:
+                self.signatures.signed += 1
+            return
+        if signature:
+            self._close_run()
+            if signature_matches(self.key, link, signature):
+                self.signatures.signed += 1
+            else:
+                self.signatures.bad += 1
+                self._add(number, BAD_SIGNATURE, label)
+            self._signed_at = number
+        elif self._signed_at is None:
+            self._pending += 1
+        else:
+            self.signatures.missing += 1
+            start, tag = (self._run[0], self._run[2]) if self._run else (number, label)
+            self._run = (start, number, tag)
+
+    def _close_run(self) -> None:
+        if self._run is None:
+            return
+        first, last, label = self._run
+        signed, noun = self._signed_at, self.noun
+        if first == last:
+            problem = f"no signature, though {noun} {signed} before it is signed"
+        else:
+            problem = (
+                f"no signature on {noun}s {first} to {last}, though {noun} {signed} "
+                "before them is signed"
+            )
+        self._add(first, f"{problem}: {UNSIGNED_CAUSE}", label)
+        self._run = None
+
+    def _settle_signatures(self) -> None:
+        self._close_run()
+        if self._signed_at is not None:
+            self.signatures.covered = self._pending
+        else:
+            self.signatures.unsigned = self._pending
+
+
+class ChainChecker(_SignedChain):
     """Checks the rows of one history as they come, oldest first.
 
     ``breaks`` grows as rows are fed; :meth:`finish` adds what only the end can tell.
     """
 
     def __init__(self, slug: str, *, signing_key: str | None = None) -> None:
+        super().__init__(signing_key)
         self.slug = slug
-        self.key = signing_key or None
         self.breaks: list[Break] = []
-        self.signatures = Signatures(checked=self.key is not None)
         self.rows = 0
         self.last = 0  # number of the last row fed
         self.head = GENESIS  # its recorded chain hash
         # The chain hash the last row should have had, when it differs from the recorded
         # one: the next row may have been chained to either (an edited hash column).
         self._recomputed = GENESIS
-        self._signed_at: int | None = None  # the last version carrying a signature
-        self._pending = 0  # unsigned versions before the first signature
-        self._run: tuple[int, int] | None = None  # unsigned versions after a signed one
         self._watch: tuple[int, str | None] | None = None
 
     def watch(self, version: int) -> None:
@@ -203,53 +336,14 @@ class ChainChecker:
                 recomputed = link
         elif not chained:
             recomputed = row.chain_hash
-        if self.key is not None:
-            self._check_signature(number, row.chain_hash, row.signature)
-        elif row.signature:
-            self.signatures.signed += 1
+        self._signature(number, row.chain_hash, row.signature)
         if self._watch is not None and self._watch[0] == number:
             self._watch = (number, row.chain_hash)
         self.last, self.head, self._recomputed = number, row.chain_hash, recomputed
 
-    def _check_signature(self, number: int, link: str, signature: str | None) -> None:
-        assert self.key is not None
-        if signature:
-            self._close_run()
-            if signature_matches(self.key, link, signature):
-                self.signatures.signed += 1
-            else:
-                self.signatures.bad += 1
-                self._add(number, BAD_SIGNATURE)
-            self._signed_at = number
-        elif self._signed_at is None:
-            self._pending += 1
-        else:
-            self.signatures.missing += 1
-            start = self._run[0] if self._run else number
-            self._run = (start, number)
-
-    def _close_run(self) -> None:
-        if self._run is None:
-            return
-        first, last = self._run
-        signed = self._signed_at
-        if first == last:
-            problem = f"no signature, though version {signed} before it is signed"
-        else:
-            problem = (
-                f"no signature on versions {first} to {last}, though version {signed} "
-                "before them is signed"
-            )
-        self._add(first, f"{problem}: {UNSIGNED_CAUSE}")
-        self._run = None
-
     def finish(self, current_version: int) -> list[Break]:
         """Close the check against the config's ``current_version``; all breaks, in order."""
-        self._close_run()
-        if self._signed_at is not None:
-            self.signatures.covered = self._pending
-        else:
-            self.signatures.unsigned = self._pending
+        self._settle_signatures()
         if self.last != current_version:
             self._add(
                 max(current_version, self.last),
@@ -258,8 +352,119 @@ class ChainChecker:
         self.breaks.sort(key=lambda b: b.version)  # stable: a row's breaks keep their order
         return self.breaks
 
-    def _add(self, version: int, problem: str) -> None:
-        self.breaks.append(Break(self.slug, version, problem))
+    def _add(self, number: int, problem: str, label: str | None = None) -> None:
+        self.breaks.append(Break(self.slug, number, problem))
+
+
+class MoveChecker(_SignedChain):
+    """Checks the label moves of one config as they come, by sequence.
+
+    ``versions``: how many versions the history holds; a move may point at no other.
+    A move whose chain hash does not match is not also judged on where its label was,
+    nor is the next move of any label judged against it: its fields are not what was
+    recorded, and one edited move shows once. A missing move is treated alike.
+    """
+
+    noun = "label move"
+
+    def __init__(self, slug: str, versions: int, *, signing_key: str | None = None) -> None:
+        super().__init__(signing_key)
+        self.slug = slug
+        self.versions = versions
+        self.breaks: list[MoveBreak] = []
+        self.rows = 0
+        self.last = 0  # sequence of the last move fed
+        self.head = GENESIS  # its recorded chain hash
+        self._recomputed = GENESIS  # as in ChainChecker
+        # Where each label's last move left it, as recorded.
+        self._at: dict[str, int] = {}
+        # After a move that is missing or does not match its chain hash (whatever label
+        # it really moved), the labels moved since; None: no such move.
+        self._since_gap: set[str] | None = None
+        self._watch: tuple[int, str | None, str | None] | None = None
+
+    def watch(self, sequence: int) -> None:
+        """Remember the recorded chain hash of move ``sequence``."""
+        self._watch = (sequence, None, None)
+
+    def chain_hash_at(self) -> tuple[str | None, str | None]:
+        """The watched move's recorded chain hash and label (None, None: not read)."""
+        return (self._watch[1], self._watch[2]) if self._watch else (None, None)
+
+    def feed(self, row: MoveRow, *, recorded: bool = True) -> None:
+        """Check the next move. ``recorded`` false: the row has no chain hash to check
+        (a file without hashes); the chain goes on from the one it would have."""
+        number, label = row.sequence, row.label
+        self.rows += 1
+        expected = self.last + 1
+        chained = True
+        if number != expected:
+            chained = False
+            self._since_gap = set()
+            if number > expected:
+                what = (
+                    "missing"
+                    if number == expected + 1
+                    else f"missing, up to label move {number - 1}"
+                )
+                self._add(expected, f"{what} (found {number} next)")
+            else:
+                self._add(number, f"out of order: found after label move {self.last}", label)
+        link = move_chain_hash(self.head, row.move())
+        recomputed = link
+        trusted = True
+        if not recorded:
+            row = row._replace(chain_hash=link)
+        elif chained and link != row.chain_hash:
+            if self._recomputed != self.head:
+                recomputed = move_chain_hash(self._recomputed, row.move())
+            if recomputed != row.chain_hash:
+                self._add(number, CHAIN_MISMATCH, label)
+                recomputed = link
+                trusted = False
+        elif not chained:
+            recomputed = row.chain_hash
+        self._continuity(row, trusted)
+        if not (_is_version(row.to_version) and row.to_version <= self.versions):
+            self._add(
+                number,
+                f"points {label!r} at version {row.to_version!r}, which the history does not "
+                f"hold (it has {self.versions} version(s))",
+                label,
+            )
+        self._signature(number, row.chain_hash, row.signature, label)
+        if self._watch is not None and self._watch[0] == number:
+            self._watch = (number, row.chain_hash, label)
+        self.last, self.head, self._recomputed = number, row.chain_hash, recomputed
+
+    def _continuity(self, row: MoveRow, trusted: bool) -> None:
+        label, was = row.label, self._at.get(row.label)
+        judged = self._since_gap is None or label in self._since_gap
+        if trusted and judged and row.from_version != was:
+            self._add(
+                row.sequence,
+                f"moves {label!r} from version {row.from_version!r}, but "
+                + (f"its previous move left it at {was}" if was is not None else "it was not set"),
+                label,
+            )
+        self._at[label] = row.to_version
+        if not trusted:
+            self._since_gap = set()
+        elif self._since_gap is not None:
+            self._since_gap.add(label)
+
+    def finish(self) -> list[MoveBreak]:
+        """Close the check; all breaks, in order."""
+        self._settle_signatures()
+        self.breaks.sort(key=lambda b: b.sequence)
+        return self.breaks
+
+    def _add(self, number: int, problem: str, label: str | None = None) -> None:
+        self.breaks.append(MoveBreak(self.slug, number, label, problem))
+
+
+def _is_version(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _link(previous: str, row: Row) -> str:
@@ -290,10 +495,44 @@ def stored_rows(bot_config: BotConfig, *, upto: int | None = None) -> Iterator[R
     )
     if upto is not None:
         rows = rows.filter(version__lte=upto)
+    for values in _pages(rows, "version", ROW_FIELDS):
+        yield Row(*values)
+
+
+def last_move(bot_config: BotConfig) -> int:
+    """The sequence of the config's last label move (0: none).
+
+    Read before the versions, it bounds the moves read after them: a move made meanwhile
+    could point at a version written after the versions were read.
+    """
+    found = (
+        BotConfigLabelMove.objects.using(bot_config._state.db)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return found or 0
+
+
+def stored_moves(bot_config: BotConfig, *, upto: int | None = None) -> Iterator[MoveRow]:
+    """The config's label moves by sequence, read a page at a time."""
+    rows = (
+        BotConfigLabelMove.objects.using(bot_config._state.db)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("sequence")
+    )
+    if upto is not None:
+        rows = rows.filter(sequence__lte=upto)
+    for values in _pages(rows, "sequence", MOVE_ROW_FIELDS):
+        yield MoveRow(*values)
+
+
+def _pages(rows: QuerySet[Any], key: str, fields: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
     last = 0
     while True:
-        page = list(rows.filter(version__gt=last).values_list(*ROW_FIELDS)[:PAGE_SIZE])
-        yield from (Row(*values) for values in page)
+        page = list(rows.filter(**{f"{key}__gt": last}).values_list(*fields)[:PAGE_SIZE])
+        yield from page
         if len(page) < PAGE_SIZE:
             return
         last = page[-1][0]
@@ -302,12 +541,19 @@ def stored_rows(bot_config: BotConfig, *, upto: int | None = None) -> Iterator[R
 def check_history(
     bot_config: BotConfig, *, signing_key: str | None = None, checkpoint: Mark | None = None
 ) -> HistoryReport:
-    """Every break in ``bot_config``'s history (and against its ``checkpoint`` mark)."""
+    """Every break in ``bot_config``'s history and its label moves (and against its
+    ``checkpoint`` mark)."""
+    moves_upto = last_move(bot_config)
     checker = ChainChecker(bot_config.slug, signing_key=signing_key)
     if checkpoint is not None:
         checker.watch(checkpoint.version)
     for row in stored_rows(bot_config):
         checker.feed(row)
+    moves = MoveChecker(bot_config.slug, checker.last, signing_key=signing_key)
+    if checkpoint is not None and checkpoint.moves:
+        moves.watch(checkpoint.moves)
+    for move in stored_moves(bot_config, upto=moves_upto):
+        moves.feed(move)
     report = HistoryReport(
         config_id=bot_config.pk,
         slug=bot_config.slug,
@@ -318,9 +564,14 @@ def check_history(
         chain_hash=checker.head,
         breaks=checker.finish(bot_config.current_version),
         checkpoint=checkpoint,
+        moves=moves.rows,
+        move_chain_hash=moves.head,
+        move_breaks=moves.finish(),
+        move_signatures=moves.signatures,
     )
     if checkpoint is not None:
         _compare(report, checkpoint, checker.last, checker.chain_hash_at())
+        _compare_moves(report, checkpoint, moves.last, *moves.chain_hash_at())
     return report
 
 
@@ -347,10 +598,37 @@ def _compare(report: HistoryReport, mark: Mark, last: int, recorded: str | None)
         report.breaks.sort(key=lambda b: b.version)
 
 
-def verify_history(bot_config: BotConfig) -> Break | None:
-    """The first break in ``bot_config``'s history, or None if it verifies.
+def _compare_moves(
+    report: HistoryReport, mark: Mark, last: int, recorded: str | None, label: str | None
+) -> None:
+    """As :func:`_compare`, for the label moves a checkpoint recorded (none recorded in a
+    checkpoint written before label moves were: nothing to compare)."""
+    if not mark.moves:
+        return
+    problem = None
+    if last < mark.moves:
+        problem = (
+            f"the checkpoint recorded {mark.moves} label move(s), the moves now end at "
+            f"{last}: moves were cut from their end"
+        )
+    elif recorded is None:
+        problem = "missing, though the checkpoint recorded it"
+    elif recorded != mark.move_chain_hash:
+        problem = (
+            "its chain hash differs from the checkpoint's: the label moves up to here were "
+            "rewritten and re-chained"
+        )
+    if problem is not None:
+        report.checkpoint_matches = False
+        report.move_breaks.append(MoveBreak(report.slug, mark.moves, label, problem))
+        report.move_breaks.sort(key=lambda b: b.sequence)
+
+
+def verify_history(bot_config: BotConfig) -> Break | MoveBreak | None:
+    """The first break in ``bot_config``'s history (its versions first, then its label
+    moves), or None if it verifies.
 
     Signatures are checked when ``CONFIG_VERSIONS["SIGNING_KEY"]`` is set.
     """
-    breaks = check_history(bot_config, signing_key=settings.SIGNING_KEY).breaks
+    breaks = check_history(bot_config, signing_key=settings.SIGNING_KEY).all_breaks
     return breaks[0] if breaks else None

@@ -17,7 +17,7 @@ from django.dispatch import Signal
 from config_versions import conf, signals
 from config_versions.core.events import Event, LabelMoved, Listener
 from config_versions.core.manager import ConfigVersionManager
-from config_versions.models import BotConfig, BotConfigVersion
+from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigVersion
 from config_versions.storage import DatabaseStore
 from config_versions.validation import validators_for
 
@@ -47,33 +47,49 @@ def manager_options(bot_config: BotConfig) -> dict[str, Any]:
 def restore_history(bot_config: BotConfig, document: Mapping[str, Any]) -> ConfigVersionManager:
     """Write an exported history into ``bot_config`` (empty), keeping every field.
 
-    The validators do not apply: recorded history is kept as it was. The versions go
-    through the store like any write, so the chain is recomputed and they are signed
-    with this site's key; signatures in ``document`` are ignored. When ``document``
-    names its head (``chain_hash``, as exports do), the chain written must end there,
-    or ValueError: a history that would no longer verify is not kept. Call it inside a
-    transaction for all or nothing.
+    The validators do not apply: recorded history is kept as it was, and so are its
+    label moves, whether or not their labels are declared here today (the manager
+    returned obeys today's ``LABELS``). The versions and moves go through the store like
+    any write, so the chains are recomputed and signed with this site's key; signatures
+    in ``document`` are ignored. When ``document`` names its heads (``chain_hash``, and
+    ``label_chain_hash`` for the moves, as exports do), the chains written must end
+    there, or ValueError: a history that would no longer verify is not kept. Call it
+    inside a transaction for all or nothing.
     """
     store = DatabaseStore(bot_config)
+    options = {**_limits(), "labels": None}
     manager = ConfigVersionManager.from_dict(
-        document, store=store, listeners=[signal_sender(bot_config, store.using)], **_limits()
+        document, store=store, listeners=[signal_sender(bot_config, store.using)], **options
     )
-    expected = document.get("chain_hash")
-    if isinstance(expected, str) and expected:
-        written = (
-            BotConfigVersion.objects.using(store.using)
-            .filter(bot_config_id=bot_config.pk)
-            .order_by("-version")
-            .values_list("chain_hash", flat=True)
-            .first()
-        )
-        if written != expected:
-            raise ValueError(
-                f"the history written does not end at the file's chain hash {expected[:12]}... "
-                f"(it ends at {(written or 'nothing')[:12]}): this database did not keep a "
-                "recorded field exactly"
-            )
+    manager.declared_labels = frozenset(conf.settings.LABELS)
+    _check_head(
+        "the history written does",
+        document.get("chain_hash"),
+        BotConfigVersion.objects.using(store.using)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("-version")
+        .values_list("chain_hash", flat=True)
+        .first(),
+    )
+    _check_head(
+        "the label moves written do",
+        document.get("label_chain_hash"),
+        BotConfigLabelMove.objects.using(store.using)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("-sequence")
+        .values_list("chain_hash", flat=True)
+        .first(),
+    )
     return manager
+
+
+def _check_head(what: str, expected: object, written: str | None) -> None:
+    if isinstance(expected, str) and expected and written != expected:
+        raise ValueError(
+            f"{what} not end at the file's chain hash {expected[:12]}... (it ends at "
+            f"{(written or 'nothing')[:12]}): this database did not keep a recorded field "
+            "exactly"
+        )
 
 
 def signal_sender(bot_config: BotConfig, using: str) -> Listener:

@@ -133,7 +133,8 @@ def refused(path: Path, slug: str = "copy", **options: Any) -> str:
 def test_an_export_carries_every_hash_and_the_head():
     bot = small_history()
     document = export("support-bot")
-    assert document["format"] == "config_versions.history/2"
+    assert document["format"] == "config_versions.history/3"
+    assert (document["label_moves"], document["label_chain_hash"]) == ([], "")
     assert (document["slug"], document["name"], document["description"]) == (
         "support-bot",
         "Support bot",

@@ -192,6 +192,7 @@ def test_every_config_is_checked_archived_ones_too():
         "broken": 0,
         "breaks": 0,
         "versions": 5,
+        "label_moves": 0,
         "tombstones": 0,
     }
     assert document["signatures_checked"] is False

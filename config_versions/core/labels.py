@@ -117,6 +117,8 @@ def move_chain_hash(previous_chain_hash: str, move: LabelMove) -> str:
     """The chain hash of ``move``, after the config's move with ``previous_chain_hash``
     (``GENESIS`` for its first move)."""
     fields = [getattr(move, name) for name in MOVE_FIELDS]
+    # As a float: a clock giving whole seconds (an int) and a float column hash alike.
+    fields[MOVE_FIELDS.index("timestamp")] = float(move.timestamp)
     return sha256_hex(previous_chain_hash + "\n" + canonical_json(fields))
 
 

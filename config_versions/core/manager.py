@@ -577,6 +577,8 @@ class ConfigVersionManager:
                 raise ValueError(f"{where} has number {move.sequence!r}; moves go 1, 2 ...")
             if not is_version_number(move.to_version) or move.to_version > versions:
                 raise ValueError(f"{where} points at version {move.to_version!r}: not held")
+            if move.from_version is not None and not is_version_number(move.from_version):
+                raise ValueError(f"{where} moves {name!r} from {move.from_version!r}: no version")
             if move.from_version != pointers.get(name):
                 raise ValueError(
                     f"{where} moves {name!r} from {move.from_version!r}, but it was at "

@@ -1,20 +1,30 @@
 """import_config_history: a new config from an export, checked before anything is written.
 
-A ``config_versions.history/2`` export carries every version's content and chain hash
-and the head's chain hash. Every hash is recomputed from the recorded fields, and the
+Long because a file is checked through and through before anything is written: two
+chains (versions and label moves), every field, three formats.
+
+A ``config_versions.history/3`` export carries every version's content and chain hash
+and the head's chain hash, and every label move with its chain hash and the last move's
+(``label_chain_hash``). Every hash is recomputed from the recorded fields, and the
 file is refused, whole, at the first version that no longer matches (a config, reason,
 author, timestamp or metadata edited), when versions were reordered, renumbered or cut
 (numbers not 1..N, a count that is not the file's ``current_version``, a chain that does
-not end at its head), and when any field is not what a database can hold. The message
-is one line naming the first problem; nothing is written.
+not end at its head), and when any field is not what a database can hold. Label moves
+likewise: a move edited, removed, added or reordered, a move that does not start where
+its label's previous move left it or points at a version the file does not hold, a
+chain that does not end at ``label_chain_hash``. The message is one line naming the
+first problem; nothing is written. ``/2`` files (the same without label moves) are
+checked the same way.
 
 Older files carry no hashes (format ``/1``, plain ``ConfigVersionManager.to_dict()``
 dumps): nothing in them can be checked, so they are imported only with ``--unverified``.
 
-The versions are written through the store like any other: numbers, timestamps,
-reasons, authors and metadata as recorded, the chain recomputed (and checked to end at
-the file's head), and signed with this site's key. Signatures in the file are not
-copied: they are another site's, or stale.
+The versions and moves are written through the store like any other: numbers,
+timestamps, reasons, authors and metadata as recorded, the chains recomputed (and
+checked to end at the file's heads), and signed with this site's key. Signatures in the
+file are not copied: they are another site's, or stale. A to_dict() dump's label moves
+carry chain hashes without their versions': with ``--unverified`` those are checked
+all the same.
 """
 
 from __future__ import annotations
@@ -30,23 +40,26 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
 from config_versions.conf import settings
-from config_versions.core.errors import InvalidConfigError
+from config_versions.core.errors import InvalidConfigError, UnknownLabelError
 from config_versions.core.fields import check_text
 from config_versions.core.jsondata import (
+    GENESIS,
     SHA256_HEX,
     is_int,
     json_depth,
     normalize_config,
     refuse_constant,
 )
+from config_versions.core.labels import MOVE_FIELDS, check_label_name
 from config_versions.core.manager import MAX_CREATED_BY_LENGTH
 from config_versions.core.version import VERSION_FIELDS
-from config_versions.integrity import ChainChecker, Row
+from config_versions.integrity import ChainChecker, MoveChecker, MoveRow, Row
 from config_versions.managers import restore_history
 from config_versions.models import BotConfig
 from config_versions.validation import check_schema
 
-VERIFIED = "config_versions.history/2"
+VERIFIED = "config_versions.history/3"
+NO_MOVES = "config_versions.history/2"  # verified as /3, but it has no label moves
 UNHASHED = "config_versions.history/1"
 # 10000-01-01 UTC: no database date column reaches the year 10000.
 MAX_TIMESTAMP = 253_402_300_800
@@ -54,6 +67,8 @@ NAME_MAX_LENGTH = 200  # BotConfig.name's
 _MISSING = object()
 # What a history/2 version must carry: every recorded field, and its hashes.
 VERIFIED_FIELDS = (*VERSION_FIELDS, "content_hash", "chain_hash")
+# What a history/3 label move must carry.
+VERIFIED_MOVE_FIELDS = (*MOVE_FIELDS, "chain_hash")
 
 
 class Refused(Exception):
@@ -63,9 +78,10 @@ class Refused(Exception):
 class Command(BaseCommand):
     help = (
         "Create a bot config from an export of export_config_history (format "
-        "config_versions.history/2), recomputing every hash and refusing the whole file "
-        "if anything in it was edited, reordered or cut. Files without hashes (format /1, "
-        "plain ConfigVersionManager.to_dict() dumps) need --unverified. All or nothing."
+        "config_versions.history/3, or /2), recomputing every hash of its versions and "
+        "label moves and refusing the whole file if anything in it was edited, reordered "
+        "or cut. Files without hashes (format /1, plain ConfigVersionManager.to_dict() "
+        "dumps) need --unverified. All or nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -89,12 +105,13 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         try:
-            count = self._import(file, slug, name, unverified)
+            count, moves = self._import(file, slug, name, unverified)
         except CommandError as exc:
             raise CommandError(_one_line(str(exc))) from None
-        self.stdout.write(f"Imported {count} version(s) into {slug!r}.")
+        moved = f" and {moves} label move(s)" if moves else ""
+        self.stdout.write(f"Imported {count} version(s){moved} into {slug!r}.")
 
-    def _import(self, file: str, slug: str, name: str | None, unverified: bool) -> int:
+    def _import(self, file: str, slug: str, name: str | None, unverified: bool) -> tuple[int, int]:
         document = _read(file)
         if BotConfig.objects.filter(slug=slug).exists():
             raise CommandError(f"A bot config with slug {slug!r} already exists; nothing imported.")
@@ -112,9 +129,16 @@ class Command(BaseCommand):
                 # History is imported as it was recorded: today's schema and validators
                 # judge new versions, not the past.
                 manager = restore_history(
-                    bot, {"versions": history.versions, "chain_hash": history.head}
+                    bot,
+                    {
+                        "versions": history.versions,
+                        "chain_hash": history.head,
+                        "label_moves": history.moves,
+                        "label_chain_hash": history.move_head,
+                    },
                 )
                 count = len(manager)
+                moves = len(manager.label_history())
         except Refused as exc:
             raise CommandError(f"{file}: {exc}; nothing imported.") from None
         except (ValueError, InvalidConfigError) as exc:
@@ -128,7 +152,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file}: the database refused it ({first}); nothing imported."
             ) from None
-        return count
+        return count, moves
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,8 @@ class History:
 
     versions: list[dict[str, Any]]
     head: str | None  # the chain hash it must end at; None: not verified
+    moves: list[dict[str, Any]]
+    move_head: str | None  # the chain hash the moves must end at; None: not verified
     name: str | None
     description: str
     schema: Any
@@ -147,7 +173,7 @@ def parse_history(document: Any, *, unverified: bool) -> History:
     if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
         raise Refused("not a config history: expected an object with a 'versions' list")
     form = document.get("format", _MISSING)
-    if form == VERIFIED:
+    if form in (VERIFIED, NO_MOVES):
         verified = True
     elif form in (UNHASHED, _MISSING):
         if not unverified:
@@ -193,7 +219,127 @@ def parse_history(document: Any, *, unverified: bool) -> History:
             "the chain does not end at the file's head chain_hash: versions were cut, or "
             "the head was edited"
         )
-    return History(clean, head, name, description, schema)
+    moves, move_head = _moves(document, form, len(clean), verified=verified)
+    return History(clean, head, moves, move_head, name, description, schema)
+
+
+def _moves(
+    document: dict[str, Any], form: object, versions: int, *, verified: bool
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The file's label moves, checked as versions are; and the chain hash they must
+    end at (None: not verified)."""
+    raw_moves = document.get("label_moves", _MISSING)
+    if form == NO_MOVES:
+        if raw_moves is not _MISSING:
+            raise Refused(
+                f"format {NO_MOVES} has no label moves, yet the file lists label_moves; "
+                f"expected format {VERIFIED!r}"
+            )
+        return [], GENESIS
+    if raw_moves is _MISSING:
+        if verified:
+            raise Refused("no label_moves")
+        raw_moves = []
+    if not isinstance(raw_moves, list):
+        raise Refused(f"label_moves must be a list of move objects, not {_show(raw_moves)}")
+    move_head = None
+    if verified:
+        move_head = document.get("label_chain_hash")
+        if not (
+            isinstance(move_head, str) and (move_head == "" or SHA256_HEX.fullmatch(move_head))
+        ):
+            raise Refused(
+                f"its label_chain_hash {_show(move_head)} is not a SHA-256 (64 hex digits)"
+            )
+    checker = MoveChecker("", versions)
+    clean: list[dict[str, Any]] = []
+    for number, raw in enumerate(raw_moves, start=1):
+        entry, chain = _move(raw, number, versions, verified=verified)
+        checker.feed(MoveRow(**entry, chain_hash=chain or ""), recorded=chain is not None)
+        if checker.breaks:
+            found = checker.breaks[0]
+            raise Refused(f"{found.where}: {found.problem}")
+        clean.append(entry if chain is None else {**entry, "chain_hash": chain})
+    if verified and checker.head != move_head:
+        raise Refused(
+            "the label moves' chain does not end at the file's label_chain_hash: moves were "
+            "cut, or the head was edited"
+        )
+    return clean, move_head
+
+
+def _move(
+    raw: Any, number: int, versions: int, *, verified: bool
+) -> tuple[dict[str, Any], str | None]:
+    """One label move as restore_history takes it, and its chain hash if it has one."""
+    if not isinstance(raw, dict):
+        raise Refused(f"label move entry {number} is not an object")
+    for name in VERIFIED_MOVE_FIELDS if verified else ("label", "to_version"):
+        if name not in raw:
+            raise Refused(f"label move entry {number} has no {name!r} field")
+    sequence = raw.get("sequence", number)
+    if sequence != number or not is_int(sequence):
+        raise Refused(
+            f"label move entry {number} has number {_show(sequence)}; label moves must be "
+            "numbered 1, 2, 3 ... in order: moves were removed, added or reordered"
+        )
+    label = raw["label"]
+    try:
+        check_label_name(label, movable=True)
+    except UnknownLabelError as exc:
+        raise Refused(f"label move {number}: {exc}") from None
+    where = f"label move {number} ({label})"
+    from_version, to_version = raw.get("from_version"), raw["to_version"]
+    if from_version is not None and not (is_int(from_version) and 1 <= from_version <= versions):
+        raise Refused(
+            f"{where}: from_version must be empty or a version the file holds, not "
+            f"{_show(from_version)}"
+        )
+    if not (is_int(to_version) and 1 <= to_version <= versions):
+        raise Refused(
+            f"{where}: to_version must be a version the file holds (it has {versions}), "
+            f"not {_show(to_version)}"
+        )
+    reason, created_by = raw.get("reason", ""), raw.get("created_by")
+    try:
+        check_text("reason", reason, max_length=settings.MAX_REASON_LENGTH)
+        if created_by is not None:
+            check_text("created_by", created_by, max_length=MAX_CREATED_BY_LENGTH)
+    except InvalidConfigError as exc:
+        raise Refused(f"{where}: {exc}") from None
+    entry = {
+        "sequence": number,
+        "label": label,
+        "from_version": from_version,
+        "to_version": to_version,
+        "timestamp": _timestamp(raw, where),
+        "reason": reason,
+        "created_by": created_by,
+    }
+    chain = raw.get("chain_hash")
+    if not verified and chain in (None, ""):
+        return entry, None
+    if not (isinstance(chain, str) and SHA256_HEX.fullmatch(chain)):
+        raise Refused(f"{where}: chain_hash {_show(chain)} is not a SHA-256 (64 hex digits)")
+    return entry, chain
+
+
+def _timestamp(raw: dict[str, Any], where: str) -> float:
+    """A recorded timestamp (now, in a file without hashes that has none)."""
+    timestamp = raw.get("timestamp", _MISSING)
+    if timestamp is _MISSING:
+        timestamp = time.time()
+    if not (
+        isinstance(timestamp, int | float)
+        and not isinstance(timestamp, bool)
+        and 0 <= timestamp < MAX_TIMESTAMP
+        and math.isfinite(timestamp)
+    ):
+        raise Refused(
+            f"{where}: timestamp must be a Unix time (seconds since 1970) before the year "
+            f"10000, not {_show(timestamp)}"
+        )
+    return float(timestamp)
 
 
 def _config_fields(document: dict[str, Any]) -> tuple[str | None, str, Any]:
@@ -253,19 +399,7 @@ def _version(
             raise InvalidConfigError(str(exc).replace("The config", "The metadata")) from None
     except InvalidConfigError as exc:
         raise Refused(f"{where}: {exc}") from None
-    timestamp = raw.get("timestamp", _MISSING)
-    if timestamp is _MISSING:
-        timestamp = time.time()
-    if not (
-        isinstance(timestamp, int | float)
-        and not isinstance(timestamp, bool)
-        and 0 <= timestamp < MAX_TIMESTAMP
-        and math.isfinite(timestamp)
-    ):
-        raise Refused(
-            f"{where}: timestamp must be a Unix time (seconds since 1970) before the year "
-            f"10000, not {_show(timestamp)}"
-        )
+    timestamp = _timestamp(raw, where)
     previous = raw.get("previous_version")
     if previous is not None and not (is_int(previous) and 1 <= previous < number):
         raise Refused(
@@ -275,7 +409,7 @@ def _version(
     entry = {
         "version": number,
         "config": config,
-        "timestamp": float(timestamp),
+        "timestamp": timestamp,
         "reason": reason,
         "previous_version": previous,
         "created_by": created_by,

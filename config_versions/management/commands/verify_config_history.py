@@ -1,3 +1,6 @@
+"""verify_config_history: recompute every hash of every config's versions and label
+moves, check signatures and compare with a checkpoint; every break, exit 1 if any."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +27,10 @@ NO_KEY = "Signatures not checked: CONFIG_VERSIONS['SIGNING_KEY'] is not set."
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hashes of every version of every config (archived ones too), check "
-        "signatures when CONFIG_VERSIONS['SIGNING_KEY'] is set, and compare with a "
+        "Recompute the hashes of every version and label move of every config (archived "
+        "ones too), check that each label move follows the label's previous one and points "
+        "at a version held, check signatures when CONFIG_VERSIONS['SIGNING_KEY'] is set, "
+        "and compare with a "
         "checkpoint; list every break and exit 1 if there is any. Purged histories "
         "(tombstones) are listed, not counted as failures."
     )
@@ -85,7 +90,7 @@ class Command(BaseCommand):
         gone = self._gone(checkpoint, reports, slug)
         purged = list(tombstones)
 
-        failures = sum(len(r.breaks) for r in reports) + sum(1 for g in gone if g.problem)
+        failures = _failures(reports, gone)
         written = None
         if write_checkpoint is not None and not failures:
             created_at = timezone.now().isoformat()
@@ -103,7 +108,7 @@ class Command(BaseCommand):
             document = _document(reports, purged, checkpoint, gone, key, written)
             self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False))
         if failures:
-            broken = [r.slug for r in reports if r.breaks] + [
+            broken = [r.slug for r in reports if not r.ok] + [
                 g.mark.slug for g in gone if g.problem
             ]
             shown = ", ".join(broken[:10]) + (", ..." if len(broken) > 10 else "")
@@ -135,21 +140,31 @@ class Command(BaseCommand):
     def _write_report(self, report: HistoryReport) -> None:
         name = report.slug + (" (archived)" if report.archived else "")
         signatures = str(report.signatures)
+        move_signatures = str(report.move_signatures)
+        moves = report.moves or report.move_breaks
         if report.ok:
-            line = f"{name}: {report.versions} version(s) intact."
+            line = f"{name}: {report.versions} version(s) intact"
             if signatures:
-                line = line[:-1] + f"; {signatures}."
-            self.stdout.write(line)
+                line += f"; {signatures}"
+            if moves:
+                line += f"; {report.moves} label move(s) intact"
+                if move_signatures:
+                    line += f", {move_signatures}"
+            self.stdout.write(line + ".")
             return
-        self.stdout.write(
-            self.style.ERROR(
-                f"{name}: {report.versions} version(s), {len(report.breaks)} break(s):"
-            )
-        )
+        counted = f"{report.versions} version(s), "
+        if moves:
+            counted += f"{report.moves} label move(s), "
+        breaks = len(report.breaks) + len(report.move_breaks)
+        self.stdout.write(self.style.ERROR(f"{name}: {counted}{breaks} break(s):"))
         for found in report.breaks:
             self.stdout.write(f"  version {found.version}: {found.problem}")
+        for moved in report.move_breaks:
+            self.stdout.write(f"  {moved.where}: {moved.problem}")
         if signatures:
             self.stdout.write(f"  signatures: {signatures}")
+        if moves and move_signatures:
+            self.stdout.write(f"  label move signatures: {move_signatures}")
 
     def _write_text_footer(
         self,
@@ -178,7 +193,7 @@ class Command(BaseCommand):
                 else:
                     self.stdout.write(self.style.ERROR(line + item.problem))
         broken = [r for r in reports if not r.ok]
-        breaks = sum(len(r.breaks) for r in broken)
+        breaks = sum(len(r.breaks) + len(r.move_breaks) for r in broken)
         summary = f"Verified {len(reports)} config(s): {len(reports) - len(broken)} intact"
         if broken:
             summary += f", {len(broken)} broken ({breaks} break(s))"
@@ -229,7 +244,7 @@ def _document(
     written: str | None,
 ) -> dict[str, Any]:
     broken = [r for r in reports if not r.ok]
-    failures = sum(len(r.breaks) for r in reports) + sum(1 for g in gone if g.problem)
+    failures = _failures(reports, gone)
     compared = None
     if checkpoint is not None:
         compared = {
@@ -254,6 +269,12 @@ def _document(
             "broken": len(broken) + sum(1 for g in gone if g.problem),
             "breaks": failures,
             "versions": sum(r.versions for r in reports),
+            "label_moves": sum(r.moves for r in reports),
             "tombstones": len(purged),
         },
     }
+
+
+def _failures(reports: list[HistoryReport], gone: list[Gone]) -> int:
+    breaks = sum(len(r.breaks) + len(r.move_breaks) for r in reports)
+    return breaks + sum(1 for g in gone if g.problem)
