@@ -100,7 +100,8 @@ def move_label(
     refusal = move_refusal(user, name)
     if refusal is not None:
         raise PermissionDenied(refusal)
-    manager = manager or bot.get_version_manager(user=user)  # type: ignore[arg-type]
+    if manager is None:
+        manager = bot.get_version_manager(user=user)  # type: ignore[arg-type]
     author = user.get_username() if user.is_authenticated else None
     return manager.set_label(
         name, version, reason=reason, created_by=author, expected_version=expected_version
@@ -134,7 +135,8 @@ class LabelState:
 
 def label_states(bot: BotConfig, manager: ConfigVersionManager | None = None) -> list[LabelState]:
     """Every declared label of ``bot``, set or not, in declaration order (one query)."""
-    manager = manager or bot.version_manager
+    if manager is None:
+        manager = bot.version_manager
     heads = manager.label_heads() if declared_labels() else {}
     return [
         LabelState(name, is_protected(name), heads.get(name), bot.current_version)

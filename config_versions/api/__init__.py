@@ -7,9 +7,10 @@ Set-up, in the host project::
 
 Bots authenticate with DRF's token authentication: give the bot a user with the
 permissions it needs (``view_botconfig`` to read; ``change_botconfig`` to write new
-versions; ``rollback_botconfig`` to roll back; ``add_botconfig`` to create configs),
-create its key with ``manage.py drf_create_token <username>`` (or in the admin, under
-"Tokens"), and send it on every request::
+versions; ``rollback_botconfig`` to roll back; ``add_botconfig`` to create configs;
+``promote_botconfig`` to move labels, and ``promote_protected_botconfig`` too for a
+protected one), create its key with ``manage.py drf_create_token <username>`` (or in
+the admin, under "Tokens"), and send it on every request::
 
     Authorization: Token <key>
 
@@ -29,6 +30,12 @@ and writes without losing anyone else's edit::
     PUT ... {"config": {...}, "expected_version": 3}
         -> 200, or 409 {"expected_version": 3, "actual_version": 4}
 
+A bot that runs what was released reads a label (``Config-Version`` names the version)::
+
+    GET /api/configs/support-bot/?label=production   ->  200, ETag: "v2-…", Config-Version: 2
+    PUT /api/configs/support-bot/labels/production/  {"version": 3, "reason": "..."}
+
 ``CONFIG_VERSIONS["REQUIRE_PRECONDITION"] = True`` makes one of the two mandatory (428
-without). The OpenAPI schema (drf-spectacular) documents every answer.
+without; for label moves too: If-Match with the label's ETag, or expected_version). The
+OpenAPI schema (drf-spectacular) documents every answer.
 """

@@ -35,10 +35,11 @@ from config_versions.core.errors import (
     InvalidConfigError,
     VersionConflictError,
 )
+from config_versions.core.labels import LATEST
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.version import ConfigVersion
 from config_versions.models import BotConfig
-from config_versions.queries import load_bot, load_current
+from config_versions.queries import LabelRead, load_bot, load_current, load_label
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 T = TypeVar("T")
@@ -91,6 +92,18 @@ class BotConfigAPIView(GenericAPIView[Any]):
         found = self._find(slug, load_current)
         self.check_object_permissions(self.request, found[0])
         refuse_archived(found[0])
+        return found
+
+    def get_label_read(self, slug: str, label: str, as_of: float | None) -> LabelRead:
+        """The config, where ``label`` points (pointed at ``as_of``) and that version's
+        fields, in one query."""
+
+        def load(slug: str, *, using: str) -> LabelRead | None:
+            return load_label(slug, label, as_of=as_of, using=using)
+
+        found = self._find(slug, load)
+        self.check_object_permissions(self.request, found.bot)
+        refuse_archived(found.bot)
         return found
 
     @staticmethod
@@ -205,9 +218,18 @@ def conflict_response(exc: VersionConflictError, *, from_if_match: bool) -> Resp
 _DATETIME = serializers.DateTimeField()
 
 
-def detail_body(bot: BotConfig, version: int, config: dict[str, Any] | None) -> dict[str, Any]:
+def detail_body(
+    bot: BotConfig,
+    version: int,
+    config: dict[str, Any] | None,
+    *,
+    label: str = LATEST,
+    served: int | None = None,
+) -> dict[str, Any]:
     """The body of ``configs/{slug}/``, as ``BotConfigDetailSerializer`` documents it.
 
+    ``version`` is the newest version (``current_version``); ``label`` the label served
+    and ``served`` the version it names (default: ``version``, what ``latest`` serves).
     Built directly, not through the serializer: this is the answer bots poll for, and
     the fields need no conversion but the timestamp's.
     """
@@ -218,4 +240,6 @@ def detail_body(bot: BotConfig, version: int, config: dict[str, Any] | None) -> 
         "current_version": version,
         "config": config,
         "updated_at": _DATETIME.to_representation(bot.updated_at),
+        "label": label,
+        "version": version if served is None else served,
     }

@@ -26,6 +26,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 
 from config_versions import conf
+from config_versions.core.labels import LATEST
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -75,6 +76,40 @@ def config_etag(bot: BotConfig) -> str:
         bot.name,
         bot.description,
     )
+
+
+def served_etag(bot: BotConfig, label: str, version: int, sequence: int | None) -> str:
+    """Strong entity tag of ``GET configs/{slug}/?label=`` serving ``version``.
+
+    ``latest`` at the current version is the config's own tag (the same answer as
+    without ``?label``). Any other tag names the label, the version served and the move
+    that pointed the label there (``sequence``), so it changes with every move, even
+    back to a version it pointed at before; and the config's fields, as the config's
+    tag does (the body shows ``current_version`` and ``updated_at``).
+    """
+    if label == LATEST and version == bot.current_version:
+        return config_etag(bot)
+    return _tag(
+        "served",
+        bot,
+        version,
+        label,
+        sequence,
+        bot.current_version,
+        bot.updated_at.isoformat(),
+        bot.slug,
+        bot.name,
+        bot.description,
+    )
+
+
+def label_etag(
+    bot: BotConfig, label: str, version: int | None, sequence: int | None, protected: bool
+) -> str:
+    """Strong entity tag of ``GET configs/{slug}/labels/{label}/``: the label's last move
+    (its sequence names it) and whether it is protected. Not the config's head: a new
+    version does not change where a label points, nor stale an If-Match of its move."""
+    return _tag("label", bot, version or 0, label, sequence or 0, protected)
 
 
 def version_etag(bot: BotConfig, version: int) -> str:

@@ -13,7 +13,8 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 class BotConfigPermission(BasePermission):
     """Read needs ``view_botconfig``, create ``add_botconfig``, a new version
-    ``change_botconfig`` and a rollback ``rollback_botconfig``.
+    ``change_botconfig`` and a rollback ``rollback_botconfig``; moving a label
+    (``promote``) is left to ``releases.move_refusal``, asked by the view.
 
     A view names the action it performs in ``permission_action`` when the HTTP method
     alone does not say (a rollback is a POST, like a create).
@@ -36,6 +37,11 @@ class BotConfigPermission(BasePermission):
         )
         if action is None:
             # Methods we do not serve (PATCH, DELETE) get their 405 from the view.
+            return True
+        if action == "promote":
+            # Moving a label: which user may move which label is releases.move_refusal's
+            # rule (it needs the label: a protected one asks for more); the view asks it
+            # and answers its refusal 403, with its reason.
             return True
         allowed = bool(user.has_perm(f"config_versions.{action}_botconfig"))
         if action == "rollback":

@@ -137,7 +137,7 @@ def location_header(status: int) -> OpenApiParameter:
     )
 
 
-_VALIDATION_ERROR: dict[str, Any] = {
+VALIDATION_ERROR: dict[str, Any] = {
     "type": "object",
     "description": (
         'Each offending field with a list of messages, or "detail" for a body that is '
@@ -148,7 +148,7 @@ _VALIDATION_ERROR: dict[str, Any] = {
 }
 
 BAD_REQUEST = OpenApiResponse(
-    _VALIDATION_ERROR,
+    VALIDATION_ERROR,
     description=(
         "Invalid input (the body, a query parameter given twice, an If-Match header "
         "without entity tags); nothing was written."
@@ -159,7 +159,7 @@ _BAD_PARAMETERS = (
     "digits within its range; or the version in the path is not one; or an If-Match "
     "header holds no entity tag. The answer names the parameter."
 )
-BAD_QUERY = OpenApiResponse(_VALIDATION_ERROR, description=_BAD_PARAMETERS)
+BAD_QUERY = OpenApiResponse(VALIDATION_ERROR, description=_BAD_PARAMETERS)
 NO_PAGE = OpenApiResponse(ErrorSerializer, description="No such page.")
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the If-None-Match tag is current.")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such config (or version).")

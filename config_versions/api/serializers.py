@@ -174,7 +174,8 @@ class BotConfigListSerializer(serializers.ModelSerializer[BotConfig]):
 
 
 class BotConfigDetailSerializer(serializers.Serializer[Any]):
-    """A config as of its current version: built from the row and that version's config."""
+    """A config as of the version a label names (the current one for ``latest``): built
+    from the row and that version's config."""
 
     slug = serializers.SlugField(read_only=True)
     name = serializers.CharField(read_only=True)
@@ -183,9 +184,22 @@ class BotConfigDetailSerializer(serializers.Serializer[Any]):
         read_only=True, help_text="Number of the newest version; 0 before the first."
     )
     config = ConfigField(
-        read_only=True, allow_null=True, help_text="The current config; null before the first."
+        read_only=True,
+        allow_null=True,
+        help_text="The config of the version served; null before the first version.",
     )
     updated_at = serializers.DateTimeField(read_only=True)
+    label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+        read_only=True,
+        help_text=(
+            'The label served: ?label=, else the site\'s DEFAULT_LABEL; "latest" is the '
+            "newest version."
+        ),
+    )
+    version = serializers.IntegerField(
+        read_only=True,
+        help_text="The version served (config is its config); 0 before the first version.",
+    )
 
 
 class VersionSerializer(serializers.Serializer[Any]):

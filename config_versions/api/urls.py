@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from config_versions.api import views
+from config_versions.api import labels, views
 
 app_name = "config_versions_api"
 
-# Slugs and version numbers are matched loosely and checked by the views, so that a
+# Slugs, version numbers and labels are matched loosely and checked by the views, so that a
 # malformed one gets the API's JSON 400/404 rather than the site's HTML 404 page.
 urlpatterns = [
     path("configs/", views.ConfigListView.as_view(), name="config-list"),
@@ -21,4 +21,15 @@ urlpatterns = [
     ),
     path("configs/<str:slug>/diff/", views.DiffView.as_view(), name="diff"),
     path("configs/<str:slug>/rollback/", views.RollbackView.as_view(), name="rollback"),
+    path("configs/<str:slug>/labels/", labels.LabelListView.as_view(), name="label-list"),
+    path(
+        "configs/<str:slug>/labels/<str:label>/",
+        labels.LabelDetailView.as_view(),
+        name="label-detail",
+    ),
+    path(
+        "configs/<str:slug>/labels/<str:label>/history/",
+        labels.LabelHistoryView.as_view(),
+        name="label-history",
+    ),
 ]

@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config_versions.api import schema
+from config_versions.api import label_schema, schema
 from config_versions.api.base import (
     INVALID_CONFIG,
     BotConfigAPIView,
@@ -31,6 +31,8 @@ from config_versions.api.conditional import (
     version_etag,
 )
 from config_versions.api.errors import refuse_archived_slug, was_created
+from config_versions.api.label_serializers import ServedQuerySerializer, VersionListEntrySerializer
+from config_versions.api.labels import CONFIG_VERSION, default_label, labelled, serve_label
 from config_versions.api.pagination import ApiPagination
 from config_versions.api.serializers import (
     BotConfigCreateSerializer,
@@ -47,6 +49,7 @@ from config_versions.api.serializers import (
     VersionWriteSerializer,
 )
 from config_versions.core.errors import NoConfigError, VersionConflictError, VersionNotFoundError
+from config_versions.core.labels import LATEST
 from config_versions.core.version import VERSION_FIELDS
 from config_versions.models import BotConfig
 
@@ -126,32 +129,23 @@ class ConfigListView(BotConfigAPIView):
 
 
 class ConfigDetailView(BotConfigAPIView):
-    """A config as of its current version.
+    """A config as of its current version, or of the version a label points at.
 
-    The ETag names the version: send it back in If-None-Match to poll cheaply (304
-    while nothing changed) and in If-Match to write only over the version you read.
+    The ETag names the version (and the label): send it back in If-None-Match to poll
+    cheaply (304 while nothing changed) and, read without a label, in If-Match to write
+    only over the version you read.
     """
 
     name = "Bot config"  # in the browsable API
 
     serializer_class = VersionWriteSerializer
 
-    @schema.operation(
-        summary="The current config",
-        parameters=[
-            schema.SLUG,
-            schema.IF_NONE_MATCH,
-            schema.IF_MATCH_READ,
-            schema.etag_header(200, 304),
-        ],
-        responses={
-            200: BotConfigDetailSerializer,
-            304: schema.NOT_MODIFIED,
-            412: schema.READ_PRECONDITION_FAILED,
-            **schema.READ_ERRORS,
-        },
-    )
+    @schema.operation(**label_schema.CONFIG_READ)
     def get(self, request: Request, slug: str) -> HttpResponseBase:
+        query = validated(ServedQuerySerializer, request.query_params)
+        label = query["label"] if "label" in query else default_label()
+        if label != LATEST or "as_of" in query:
+            return serve_label(self, slug, label, query.get("as_of"))
         polling = "If-None-Match" in request.headers
         if polling:
             # The tag comes from the BotConfig row, so a 304 never reads a config.
@@ -163,6 +157,7 @@ class ConfigDetailView(BotConfigAPIView):
         self.check_if_match(etag, "the config")
         if polling:
             if (unchanged := self.conditional_get(etag)) is not None:
+                unchanged[CONFIG_VERSION] = str(bot.current_version)
                 return unchanged
             current = self.manager(bot).get_version(bot.current_version)
         config = current.config if current is not None else None
@@ -170,7 +165,9 @@ class ConfigDetailView(BotConfigAPIView):
         if not self.json_wanted():
             # The browsable API fills its PUT form from the serializer behind the data.
             body = BotConfigDetailSerializer(body).data
-        return self.tagged(Response(body), etag)
+        response = self.tagged(Response(body), etag)
+        response[CONFIG_VERSION] = str(bot.current_version)
+        return response
 
     @schema.operation(
         summary="Write a new version",
@@ -179,10 +176,17 @@ class ConfigDetailView(BotConfigAPIView):
             "has none yet). Send If-Match (the ETag you read) or expected_version to make "
             "sure you do not overwrite someone else's version. A config equal to the "
             "current one writes nothing: the answer is the current version with "
-            "version_created false."
+            "version_created false. If-Match takes the ETag of the newest version (GET "
+            "with label=latest, or without ?label while DEFAULT_LABEL is latest), never "
+            "a label's."
         ),
         request=VersionWriteSerializer,
-        parameters=[schema.SLUG, schema.IF_MATCH, schema.etag_header(200)],
+        parameters=[
+            schema.SLUG,
+            schema.IF_MATCH,
+            schema.etag_header(200),
+            label_schema.config_version_header(200),
+        ],
         responses={200: ConfigWriteResultSerializer, **schema.WRITE_ERRORS},
     )
     def put(self, request: Request, slug: str) -> Response:
@@ -206,17 +210,20 @@ class ConfigDetailView(BotConfigAPIView):
         # A write sets the instance's head as the database did; an unchanged answer
         # names the version it compared with, which another writer may have passed.
         current = bot.current_version == version.version
-        return self.tagged(Response(body), config_etag(bot) if current else None)
+        response = self.tagged(Response(body), config_etag(bot) if current else None)
+        response[CONFIG_VERSION] = str(version.version)
+        return response
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         # The browsable API fills its PUT form from the config on show; it also gets the
-        # version shown as expected_version, so a human's save never overwrites a newer one.
+        # version shown (a label's, maybe older) as expected_version, so a human's save
+        # never overwrites a newer one.
         shown = kwargs.get("instance")
         if isinstance(shown, dict) and "current_version" in shown:
             kwargs["instance"] = {
                 "config": shown["config"] or {},
                 "reason": "",
-                "expected_version": shown["current_version"],
+                "expected_version": shown.get("version", shown["current_version"]),
             }
         return super().get_serializer(*args, **kwargs)
 
@@ -227,12 +234,13 @@ class VersionListView(BotConfigAPIView):
     name = "Versions"  # in the browsable API
 
     pagination_class = ApiPagination
-    serializer_class = VersionSerializer
+    serializer_class = VersionListEntrySerializer
 
     @schema.operation(
         summary="History, newest first",
+        description="Each version with the labels pointing at it now.",
         parameters=[schema.SLUG, HistoryQuerySerializer],
-        responses={200: VersionSerializer(many=True), **schema.READ_ERRORS},
+        responses={200: VersionListEntrySerializer(many=True), **schema.READ_ERRORS},
     )
     def get(self, request: Request, slug: str) -> Response:
         bot = self.get_bot(slug)
@@ -243,8 +251,9 @@ class VersionListView(BotConfigAPIView):
         values = rows.values(*VERSION_FIELDS)
         if "limit" in query:
             values = values[: query["limit"]]
-        page = self.paginate_queryset(values)
-        return self.get_paginated_response(VersionSerializer(page, many=True).data)
+        page = list(self.paginate_queryset(values) or [])
+        labelled(bot, page)
+        return self.get_paginated_response(VersionListEntrySerializer(page, many=True).data)
 
 
 class VersionDetailView(BotConfigAPIView):

@@ -106,8 +106,18 @@ def test_read_current_config(admin_api, history_bot):
     response = admin_api.get(URL)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"slug", "name", "description", "current_version", "config", "updated_at"}
+    assert set(body) == {
+        "slug",
+        "name",
+        "description",
+        "current_version",
+        "config",
+        "updated_at",
+        "label",
+        "version",
+    }
     assert body["current_version"] == 3
+    assert (body["label"], body["version"]) == ("latest", 3)
     assert body["config"] == {"name": "SupportBot", "llm": {"provider": "openai", "model": "gpt-4"}}
     assert response["ETag"].startswith('"v3-')
 
@@ -321,6 +331,8 @@ def test_the_fast_body_is_what_the_documented_serializer_gives(history_bot):
         "current_version": bot.current_version,
         "config": config,
         "updated_at": bot.updated_at,
+        "label": "latest",
+        "version": bot.current_version,
     }
     assert detail_body(bot, bot.current_version, config) == dict(
         BotConfigDetailSerializer(documented).data

@@ -32,6 +32,7 @@ OPERATIONS = [
     ("get", f"{URL}versions/1/", None),
     ("get", f"{URL}diff/", None),
     ("post", f"{URL}rollback/", {"to_version": 2}),
+    ("get", f"{URL}labels/", None),
 ]
 WRITES = [op for op in OPERATIONS if op[0] in ("put", "post")]
 

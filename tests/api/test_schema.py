@@ -32,6 +32,7 @@ def test_schema_validates_without_warnings(tmp_path: Path):
         "/api/configs/",
         "/api/configs/{slug}/",
         "/api/configs/{slug}/diff/",
+        "/api/configs/{slug}/labels/",
         "/api/configs/{slug}/rollback/",
         "/api/configs/{slug}/versions/",
         "/api/configs/{slug}/versions/{version}/",
@@ -42,9 +43,9 @@ def test_schema_documents_conditional_requests(schema):
     detail = schema["paths"]["/api/configs/{slug}/"]
     get, put = detail["get"], detail["put"]
     assert {"If-None-Match"} <= {p["name"] for p in get["parameters"] if p["in"] == "header"}
-    assert set(get["responses"]["304"]["headers"]) == {"ETag"}
+    assert set(get["responses"]["304"]["headers"]) == {"ETag", "Config-Version"}
     assert "content" not in get["responses"]["304"]
-    assert set(get["responses"]["200"]["headers"]) == {"ETag"}
+    assert set(get["responses"]["200"]["headers"]) == {"ETag", "Config-Version"}
     assert {"If-Match"} <= {p["name"] for p in put["parameters"] if p["in"] == "header"}
     assert {"200", "400", "401", "403", "404", "409", "412", "428"} <= set(put["responses"])
     conflict = put["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]

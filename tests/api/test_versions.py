@@ -32,7 +32,9 @@ def test_history_newest_first_with_all_fields(admin_api, history_bot):
         "previous_version",
         "created_by",
         "metadata",
+        "labels",
     }
+    assert newest["labels"] == []
     assert newest["metadata"] == {"rollback_from": 2, "rollback_to": 1}
     assert newest["previous_version"] == 2
     assert newest["reason"] == "Back to OpenAI"
