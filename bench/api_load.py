@@ -11,6 +11,8 @@ with gunicorn on 127.0.0.1 and runs each scenario with wrk for a fixed time:
 - bare GET + token auth: the same after the token and permission check the API does
 - API GET: ``api/configs/{slug}/`` with the bot's token (200)
 - API GET, If-None-Match: the same with the ETag of the current version (304)
+- API GET ``?label=production``: the version production points at (200), and with its
+  ETag (304); the config's labels were moved as W2L moves them (about 150 moves)
 - API PUT with ``expected_version``: each wrk thread writes to a config of its own
 - bare PUT: one INSERT per request, nothing checked (the floor for writes)
 """
@@ -75,6 +77,14 @@ def set_up(connections: int, versions: int) -> dict[str, Any]:
         manager.create(variants[0])
         for number in range(2, versions + 1):
             manager.update(variants[number % len(variants)], reason=f"Update {number}")
+        # Releases as W2L makes them: staging every 10 versions, production every 20,
+        # production ending 2 versions behind the newest.
+        for number in range(1, versions + 1, 10):
+            manager.set_label("staging", number, reason=f"Try version {number}")
+            if number > 10 and (number - 1) % 20 == 0:
+                manager.set_label("production", number - 10, reason="Release")
+        manager.set_label("staging", versions, reason="Newest on staging")
+        manager.set_label("production", max(1, versions - 2), reason="Release")
         for index in range(connections):
             for prefix in ("put-bot-", "bare-put-"):
                 writer = BotConfig.objects.create(name=f"{prefix}{index}", slug=f"{prefix}{index}")
@@ -178,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         token = data["token"]
         etag = fetch_etag(f"{base}/api/configs/load-bot/", token)
         get = f"{base}/api/configs/load-bot/"
+        by_label = f"{get}?label=production"
+        label_etag = fetch_etag(by_label, token)
+        assert label_etag != etag, "production and latest answered with the same ETag"
         scenarios = [
             ("bare GET", f"{base}/bare/configs/load-bot/", ["get", "200", "-", "-"]),
             (
@@ -187,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("API GET", get, ["get", "200", token, "-"]),
             ("API GET, If-None-Match (304)", get, ["get", "304", token, etag]),
+            ("API GET ?label=production", by_label, ["get", "200", token, "-"]),
+            (
+                "API GET ?label=production, If-None-Match (304)",
+                by_label,
+                ["get", "304", token, label_etag],
+            ),
             ("API PUT, expected_version", f"{base}/api/configs/put-bot-", ["put", "200", token]),
             ("bare PUT", f"{base}/bare/configs/bare-put-", ["put", "200", "-"]),
         ]

@@ -24,7 +24,7 @@ LABELS = {
     "simple_history": "django-simple-history",
     "floor": "raw SQL floor",
 }
-ORDER = ("W1", "W2", "W3", "W3-short", "W4", "W4-large", "W5", "W5-large")
+ORDER = ("W1", "W2", "W2L", "W3", "W3-short", "W4", "W4-large", "W5", "W5-large")
 DATABASES = ("sqlite", "postgresql")
 NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
@@ -87,6 +87,21 @@ def _one_query_and(limit: float) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
             return None, None
         queries = result["contenders"]["config_versions"]["queries"]
         return value, value <= limit and queries == 1
+
+    return measure
+
+
+def _label_read(limit: float) -> Callable[[dict[str, Any]], tuple[Any, Any]]:
+    """W2L: the read through a label against the plain read of the current config, both
+    timed in the same samples; each must be one query."""
+
+    def measure(results: dict[str, Any]) -> tuple[float | None, bool | None]:
+        result = results.get("W2L")
+        value = ratio(result, "config_versions", base="current")
+        if result is None or value is None:
+            return None, None
+        queries = {result["contenders"][k]["queries"] for k in ("config_versions", "current")}
+        return value, value <= limit and queries == {1}
 
     return measure
 
@@ -183,6 +198,7 @@ TARGETS = [
     Target("W1 update", "<= 1.3x floor", _ratio_at_most("W1", 1.3)),
     Target("W1 fastest peer / ours", ">= 2x", _peers_slower),
     Target("W2 read current", "1 query, <= 1.15x", _one_query_and(1.15)),
+    Target("W2L read ?label=production / read current", "1 query, <= 1.1x", _label_read(1.1)),
     Target("W3 newest 50 of 10,000", "<= 1.15x", _ratio_at_most("W3", 1.15)),
     Target("W3 10,000 / 100 versions", "<= 1.2x", _constant("W3", "W3-short", 1.2)),
     Target("W4 rollback, 5 KB", "<= 1.5x", _ratio_at_most("W4", 1.5)),
@@ -252,6 +268,7 @@ def targets_table(runs: dict[str, Any], api: dict[str, Any]) -> list[str]:
         ("API GET / bare GET (req/s)", ">= 0.8x", _api_get("bare GET")),
         ("API GET / bare GET + token auth (req/s)", ">= 0.8x", _api_get("bare GET + token auth")),
         ("API 304 / API 200 (req/s)", ">= 1x", _api_304),
+        ("API GET ?label=production / API GET (req/s)", ">= 0.9x", _api_label),
     ):
         cells = []
         for vendor in present:
@@ -282,6 +299,32 @@ def _api_304(data: dict[str, Any] | None) -> tuple[float | None, bool | None]:
     if cached is None or not full:
         return None, None
     return cached / full, cached >= full
+
+
+def _api_label(data: dict[str, Any] | None) -> tuple[float | None, bool | None]:
+    by_label, plain = _rps(data, LABEL_GET), _rps(data, "API GET")
+    if by_label is None or not plain:
+        return None, None
+    return by_label / plain, by_label / plain >= 0.9
+
+
+LABEL_GET = "API GET ?label=production"
+
+
+def label_lines(data: dict[str, Any]) -> list[str]:
+    """W2L beside its own reference: the plain read of the current config."""
+    result = data["results"].get("W2L")
+    if result is None or "current" not in result["contenders"]:
+        return []
+    ours, current = result["contenders"]["config_versions"], result["contenders"]["current"]
+    return [
+        f"W2L: {result['note']}. Through the label {fmt_time(ours['median'])} ms "
+        f"({ours['queries']:g} q), the current config {fmt_time(current['median'])} ms "
+        f"({current['queries']:g} q): {fmt_ratio(ratio(result, 'config_versions', 'current'))}; "
+        f"the current config {fmt_ratio(ratio(result, 'current'))} the floor. The peers "
+        "have no labels.",
+        "",
+    ]
 
 
 def workload_table(data: dict[str, Any]) -> list[str]:
@@ -441,6 +484,7 @@ def markdown(runs: dict[str, Any], api: dict[str, Any], plot: Path | None) -> st
             "",
             *workload_table(data),
             "",
+            *label_lines(data),
             "### W5 storage",
             "",
             *storage_lines(data),

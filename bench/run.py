@@ -22,7 +22,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7")
+WORKLOADS = ("W1", "W2", "W2L", "W3", "W4", "W5", "W6", "W7")
 
 
 def log(message: str) -> None:
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("W1", bench.w1_updates),
             ("W2", bench.w2_read_current),
+            # After W2: its moves leave the history (and W4's rollbacks) as they were.
+            ("W2L", bench.w2l_read_label),
             ("W3", bench.w3_newest_page),
             ("W6", w6),
             ("W4", bench.w4_rollback),
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             # Last: its history (one config, thousands of versions) is nobody else's.
             ("W7", bench.w7_contended_writes),
         ]
-        needs = {"W2": "W1", "W4": "W1", "W6": "W3"}
+        needs = {"W2": "W1", "W2L": "W1", "W4": "W1", "W6": "W3"}
         done: set[str] = set()
         for name, step in steps:
             if name not in wanted:

@@ -87,4 +87,7 @@ REST_FRAMEWORK = {
     ],
 }
 
-CONFIG_VERSIONS: dict[str, object] = {}
+# A site with releases, as the example site declares them (W2L reads production).
+CONFIG_VERSIONS: dict[str, object] = {
+    "LABELS": {"staging": {}, "production": {"protected": True}},
+}

@@ -1,9 +1,13 @@
-"""Workloads W1-W5 (and W7): the same job for every contender, timed in one run.
+"""Workloads W1-W5 (and W2L, W7): the same job for every contender, timed in one run.
 
 Each sample runs every contender once, in an order that rotates from sample to sample,
 so drift of the machine (another process, a checkpoint) spreads over all of them. A
 workload reports the median of its samples and, from a separate untimed pass under
 ``CaptureQueriesContext``, the queries one operation sends.
+
+W2L is config_versions alone beside the floor: reading a config through a label, as
+``GET configs/{slug}/?label=production`` does, against reading its current config as
+the plain GET does (the peers have no labels).
 
 W7 is config_versions alone: many threads writing one config at once, against one
 thread doing the same writes (the peers have no answer to concurrent writers, and the
@@ -41,6 +45,7 @@ class Plan:
     update_chunk: int = 100
     update_reps: int = 1
     read_batch: int = 200  # W2: reads per sample
+    label_every: int = 10  # W2L: staging moves every 10 versions, production every 20
     reps: int = 7
     long_history: int = 10_000  # W3
     short_history: int = 100
@@ -68,6 +73,7 @@ class Plan:
             update_chunk=10,
             update_reps=2,
             read_batch=5,
+            label_every=5,
             reps=2,
             long_history=120,
             short_history=12,
@@ -259,6 +265,88 @@ class Bench:
                 lambda _i, c=contender, o=obj: c.read_current(o), plan.query_ops
             )
         self.results["W2"] = result.as_dict()
+
+    # W2L ----------------------------------------------------------------------------
+
+    def w2l_read_label(self) -> None:
+        """W2's read through a label: ``queries.load_label(slug, "production")``, the
+        read of ``GET configs/{slug}/?label=production``, and the config decoded as a
+        200 answer needs it. Timed in the same samples: ``queries.load_current(slug)``,
+        the read of the plain GET (``current``), and W2's floor. The W1 object's labels
+        are moved first as a site moves them over such a history: staging every 10
+        versions, production every 20 (about 150 moves), production ending 2 behind.
+        """
+        from config_versions import queries
+
+        plan = self.plan
+        ours = self.after_updates["config_versions"]
+        floor = next(c for c in self.contenders if c.key == "floor")
+        floor_obj = self.after_updates["floor"]
+        bot, manager = ours.bot, ours.manager
+        bot.refresh_from_db()
+        head = bot.current_version
+        with transaction.atomic():
+            for number in range(1, head + 1, max(1, plan.label_every)):
+                manager.set_label("staging", number, reason=f"Try version {number}")
+                if number > plan.label_every and (number - 1) % (2 * plan.label_every) == 0:
+                    manager.set_label("production", number - plan.label_every, reason="Release")
+            manager.set_label("staging", head, reason="Newest on staging")
+            production = manager.set_label("production", head - 2, reason="Release").to_version
+        if connection.vendor == "postgresql":
+            # As build() does after a bulk load: what autovacuum does soon after.
+            from config_versions.models import BotConfigLabelMove
+
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {BotConfigLabelMove._meta.db_table}")
+        moves = len(manager.label_history())
+        expected = manager.get_version(production)
+        assert expected is not None
+        slug = bot.slug
+
+        def by_label() -> dict[str, Any]:
+            read = queries.load_label(slug, "production")
+            assert read is not None
+            version = read.config_version()
+            assert version is not None
+            return version.config
+
+        def current() -> dict[str, Any]:
+            found = queries.load_current(slug)
+            assert found is not None
+            version = found[1]
+            assert version is not None
+            return version.config
+
+        def floor_read() -> dict[str, Any]:
+            return floor.read_current(floor_obj)
+
+        readers: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+            ("config_versions", by_label),
+            ("current", current),
+            ("floor", floor_read),
+        ]
+        assert by_label() == expected.config, "W2L: the label read is not production's config"
+        assert current() == self.small[0] == floor_read(), "W2L: the current read is wrong"
+        result = Measured(
+            f"W2L read the config production points at, {head:,} versions, {moves} label moves",
+            "ms per read",
+            note=(
+                "config_versions: queries.load_label(slug, 'production'), the read of "
+                "GET ?label=production; current: queries.load_current(slug), the read of the "
+                "plain GET, in the same samples; floor: W2's"
+            ),
+        )
+        for rep in range(plan.reps):
+            for key, read in [*readers[rep % 3 :], *readers[: rep % 3]]:
+
+                def run(read: Callable[[], dict[str, Any]] = read) -> None:
+                    for _ in range(plan.read_batch):
+                        read()
+
+                result.samples.setdefault(key, []).append(_per_op_ms(run, plan.read_batch))
+        for key, read in readers:
+            result.queries[key] = _queries_per_op(lambda _i, read=read: read(), plan.query_ops)
+        self.results["W2L"] = result.as_dict()
 
     # W3 -----------------------------------------------------------------------------
 

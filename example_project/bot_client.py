@@ -1,12 +1,18 @@
 #!/usr/bin/env python
-"""A bot's side of config_versions: follow one config through the REST API.
+"""A bot's side of config_versions: follow one config's release through the REST API.
 
-It polls ``GET /api/configs/<slug>/`` with ``If-None-Match``, so an unchanged config
-costs one 304 and no body. When the version moves it reloads the config, asks the API
-what changed (``diff/``) and why (``versions/?since_version=``), and prints it:
+It polls ``GET /api/configs/<slug>/?label=production`` with ``If-None-Match``, so an
+unchanged config costs one 304 and no body. A running bot runs what was promoted to
+production, not every edit: a new version alone reloads nothing. When the label moves
+(a promotion, or a move back) it
+reloads the config, asks the API who moved the label and why (``labels/<label>/``),
+what changed (``diff/``) and, for a promotion, which versions it brings and why
+(``versions/?since_version=``), and prints it:
 
-    python bot_client.py support-bot --token KEY                # follow, every 5 s
-    python bot_client.py support-bot --token KEY --once         # print the config, exit
+    python bot_client.py support-bot --token KEY                  # follow production
+    python bot_client.py support-bot --token KEY --label staging  # or another label
+    python bot_client.py support-bot --token KEY --label latest   # or every new version
+    python bot_client.py support-bot --token KEY --once           # print the config, exit
 
 Standard library only: a bot needs none of Django to read its configuration.
 """
@@ -25,6 +31,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 JSON = dict[str, Any]
+DEFAULT_LABEL = "production"
 
 
 class ApiError(Exception):
@@ -34,11 +41,24 @@ class ApiError(Exception):
 
 
 class ConfigFollower:
-    """The config of one bot as the server last gave it, and the means to refresh it."""
+    """The config of one bot as the server last gave it, and the means to refresh it.
 
-    def __init__(self, base_url: str, slug: str, token: str | None, timeout: float = 10) -> None:
+    ``label`` is the label followed (``production``, ``staging``, ``latest`` ...); None
+    reads the config without one, i.e. what the site serves by default.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        slug: str,
+        token: str | None,
+        timeout: float = 10,
+        label: str | None = DEFAULT_LABEL,
+    ) -> None:
         self.api = base_url.rstrip("/") + "/api/configs/" + urllib.parse.quote(slug) + "/"
+        self.url = self.api + (f"?{urllib.parse.urlencode({'label': label})}" if label else "")
         self.slug = slug
+        self.label = label
         self.token = token
         self.timeout = timeout
         self.etag: str | None = None
@@ -49,15 +69,31 @@ class ConfigFollower:
     def poll(self) -> tuple[int, int] | None:
         """Fetch the config unless unchanged; (old version, new version) when it moved."""
         headers = {"If-None-Match": self.etag} if self.etag else {}
-        status, body, response_headers = self._request(self.api, headers)
+        status, body, response_headers = self._request(self.url, headers)
         self.last_status = status
         if status == 304:
             return None
+        if self.label and "version" not in body:
+            raise ApiError(0, f"the server ignored ?label={self.label}: it serves no labels")
         old = self.version
         self.etag = response_headers.get("ETag")
-        self.version = int(body["current_version"])
+        # With a label, "version" is where it points; "current_version" is the newest.
+        self.version = int(body["version"] if self.label else body["current_version"])
         self.config = body["config"]
         return (old, self.version) if self.version != old else None
+
+    @property
+    def name(self) -> str:
+        """How the output names what is followed: ``support-bot@production``."""
+        return f"{self.slug}@{self.label}" if self.label else self.slug
+
+    def last_move(self) -> JSON | None:
+        """Who moved the followed label last, and why (``labels/<label>/``); None when
+        following ``latest`` or no label, which nobody moves."""
+        if not self.label or self.label == "latest":
+            return None
+        _, body, _ = self._request(f"{self.api}labels/{urllib.parse.quote(self.label)}/")
+        return dict(body)
 
     def changes(self, old: int, new: int) -> list[JSON]:
         query = urllib.parse.urlencode({"from_version": old, "to_version": new})
@@ -118,10 +154,18 @@ def follow(
                 on_reload(follower.config)
                 if old == 0:
                     keys = ", ".join(sorted(follower.config))
-                    say(f"{follower.slug}: loaded version {new} ({keys})")
+                    say(f"{follower.name}: loaded version {new} ({keys})")
                 else:
-                    say(f"{follower.slug}: version {old} -> {new}, reloaded")
-                    for version in follower.versions_since(old):
+                    back = " back" if new < old else ""
+                    say(f"{follower.name}: version {old} -> {new}{back}, reloaded")
+                    move = follower.last_move()
+                    if move is not None:
+                        author = move.get("updated_by") or "unknown"
+                        say(f"  {follower.label} moved by {author}: {move.get('reason') or ''}")
+                    # A promotion brings the versions written since; a move back none.
+                    for version in follower.versions_since(old) if new > old else []:
+                        if int(version["version"]) > new:
+                            break
                         author = version.get("created_by") or "unknown"
                         say(f"  v{version['version']} by {author}: {version.get('reason', '')}")
                     for change in follower.changes(old, new):
@@ -130,16 +174,22 @@ def follow(
                 say(json.dumps(follower.config, indent=2, sort_keys=True))
                 return 0
         except ApiError as exc:
-            print(f"{follower.slug}: {exc}", file=sys.stderr, flush=True)
-            # Wrong token or missing permission will not fix itself; a network blip may.
-            if once or exc.status in (401, 403, 404):
+            print(f"{follower.name}: {exc}", file=sys.stderr, flush=True)
+            # Wrong token, missing permission, no such config or label: will not fix itself;
+            # a network blip may. (400: a label the site does not declare.)
+            if once or exc.status in (400, 401, 403, 404):
                 return 2 if exc.status in (401, 403) else 1
         time.sleep(interval)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Follow a bot config through the API.")
+    parser = argparse.ArgumentParser(description="Follow a bot config's release through the API.")
     parser.add_argument("slug", help="slug of the bot config, e.g. support-bot")
+    parser.add_argument(
+        "--label",
+        default=DEFAULT_LABEL,
+        help=f"label to follow (default: {DEFAULT_LABEL}); 'latest' follows every new version",
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="site root URL")
     parser.add_argument(
         "--token",
@@ -151,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.interval <= 0:
         parser.error("--interval must be positive")
-    follower = ConfigFollower(args.url, args.slug, args.token)
+    follower = ConfigFollower(args.url, args.slug, args.token, label=args.label or None)
     try:
         return follow(follower, interval=args.interval, once=args.once, out=sys.stdout)
     except KeyboardInterrupt:

@@ -5,9 +5,10 @@
 
 Logs in to the admin, opens the config changelist, a config's change form, history and
 diff pages, and loads every static file those pages reference; reads a config through
-the API (ETag, then 304) and loads the OpenAPI schema and docs page. Any missing
-template, static file or migration shows up as a failed request. Standard library only,
-so it runs in any virtualenv that has the app installed, e.g. the packaging test's.
+the API (ETag, then 304), and through each of its labels that is set, and loads the
+OpenAPI schema and docs page. Any missing template, static file or migration shows up
+as a failed request. Standard library only, so it runs in any virtualenv that has the
+app installed, e.g. the packaging test's.
 """
 
 from __future__ import annotations
@@ -125,11 +126,32 @@ def check_api(site: Site, token: str, slug: str) -> None:
     say(f"ok   GET /api/configs/{slug}/: version {data['current_version']}, ETag {etag}")
     site.get(f"/api/configs/{slug}/", expect=304, headers={**auth, "If-None-Match": etag})
     say(f"ok   GET /api/configs/{slug}/ with If-None-Match: 304")
+    check_labels(site, auth, slug)
     schema, _ = site.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
     if "/api/configs/" not in schema:
         raise CheckFailed("the OpenAPI schema does not describe /api/configs/")
     say("ok   GET /api/schema/")
     site.page("/api/docs/")
+
+
+def check_labels(site: Site, auth: dict[str, str], slug: str) -> None:
+    """The config's labels, and each one that is set read as a bot reads it
+    (``?label=``: the version it points at, named by the Config-Version header)."""
+    body, _ = site.get(f"/api/configs/{slug}/labels/", headers=auth)
+    labels = json.loads(body)
+    if not isinstance(labels, list):
+        raise CheckFailed(f"GET /api/configs/{slug}/labels/ gave no list: {body[:200]}")
+    set_ = {entry["label"]: entry["version"] for entry in labels if entry.get("version")}
+    say(f"ok   GET /api/configs/{slug}/labels/: {set_ or 'none set'}")
+    for name, version in set_.items():
+        path = f"/api/configs/{slug}/?label={name}"
+        body, headers = site.get(path, headers=auth)
+        data = json.loads(body)
+        if data.get("version") != version or headers.get("Config-Version") != str(version):
+            raise CheckFailed(f"GET {path}: not version {version}: {body[:200]}")
+        etag = headers.get("ETag") or ""
+        site.get(path, expect=304, headers={**auth, "If-None-Match": etag})
+        say(f"ok   GET {path}: version {version}, then 304")
 
 
 def say(line: str) -> None:

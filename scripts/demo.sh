@@ -50,10 +50,15 @@ cat <<TEXT
   API       $base/api/configs/
   API docs  $base/api/docs/
 
-  A bot reading its config (ETag: send it back as If-None-Match and get a 304 until it changes):
-    curl -i -H "Authorization: Token $token" $base/api/configs/support-bot/
+  Releases: each config has a staging and a protected production label. Editors (marcus,
+  sofia) may move staging; only Leads (priya, jonas) may move production ("Promote to...").
 
-  A bot that follows its config and prints each change (edit support-bot in the admin to see it):
+  A bot reading its production config (ETag: send it back as If-None-Match and get a 304
+  until the config changes):
+    curl -i -H "Authorization: Token $token" "$base/api/configs/support-bot/?label=production"
+
+  A bot that follows production and prints each release (promote a support-bot version to
+  production in the admin as priya to see it; --label latest follows every edit instead):
     $PY example_project/bot_client.py support-bot --url $base --token $token --interval 2
 
   DEMO ONLY: the passwords above are public. Stop the server with Ctrl-C.

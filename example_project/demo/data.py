@@ -4,6 +4,10 @@ A history is a first config followed by steps. A step either edits the previous 
 (``edits`` maps JSON Pointers to new values; ``REMOVE`` deletes the key) or rolls back to
 an earlier version. Writing edits instead of whole configs keeps each change as small
 and readable as the reason given for it.
+
+Beside its versions a bot has releases: moves of its labels (``staging``, then the
+protected ``production``), each some hours after the version it follows was written.
+Editors move staging only; production is moved by Leads, and once moved back.
 """
 
 from __future__ import annotations
@@ -24,24 +28,36 @@ class Role:
     permissions: tuple[str, ...]
 
 
+PROMOTE = "promote_botconfig"
+PROMOTE_PROTECTED = "promote_protected_botconfig"
+
 GROUPS: dict[str, Role] = {
     "Editors": Role(
-        "edit configs; no new bots, no rollback",
-        ("view_botconfig", "change_botconfig", "view_botconfigversion"),
+        "edit configs, promote to staging; no new bots, no rollback, no production",
+        ("view_botconfig", "change_botconfig", "view_botconfigversion", PROMOTE),
     ),
     "Leads": Role(
-        "edit, create and roll back configs",
+        "edit, create and roll back configs, promote to staging and production",
         (
             "view_botconfig",
             "add_botconfig",
             "change_botconfig",
             "rollback_botconfig",
             "view_botconfigversion",
+            PROMOTE,
+            # production is a protected label: moving it needs this one too.
+            PROMOTE_PROTECTED,
         ),
     ),
     # Service accounts of running bots: read their config through the API.
     "Bots": Role("read configs through the API", ("view_botconfig",)),
 }
+
+
+def label_movers(protected: bool) -> list[str]:
+    """The groups that may move a label: a protected one needs both permissions."""
+    needed = {PROMOTE, PROMOTE_PROTECTED} if protected else {PROMOTE}
+    return [group for group, role in GROUPS.items() if needed <= set(role.permissions)]
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,23 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Release:
+    """``label`` moved to ``version``, ``hours`` after version ``after`` was written
+    (by default ``version`` itself: a promotion; a move back names the later version)."""
+
+    label: str
+    version: int
+    author: str
+    reason: str
+    hours: float
+    after: int | None = None
+
+    @property
+    def anchor(self) -> int:
+        return self.version if self.after is None else self.after
+
+
+@dataclass(frozen=True)
 class DemoBot:
     slug: str
     name: str
@@ -85,6 +118,8 @@ class DemoBot:
     config: dict[str, Any]
     steps: tuple[Step, ...]
     schema: dict[str, Any] | None = None
+    # Oldest first; each within the day or so before the next version was written.
+    releases: tuple[Release, ...] = ()
 
 
 SUPPORT_SCHEMA: dict[str, Any] = {
@@ -201,6 +236,30 @@ SUPPORT_BOT = DemoBot(
             },
         ),
     ),
+    releases=(
+        Release("staging", 1, "priya", "First version, for the team to try in the chat", 3),
+        Release("production", 1, "priya", "Launch in the web shop chat", 26),
+        Release("staging", 2, "marcus", "Try German and French before the EU launch", 2),
+        Release("production", 2, "jonas", "EU launch: German and French live", 25),
+        Release("staging", 3, "sofia", "Return labels, for the support team to test", 1),
+        Release("staging", 4, "marcus", "gpt-4o on staging: compare complaint answers", 2),
+        Release("production", 4, "priya", "gpt-4o and return labels passed a day on staging", 24),
+        Release("staging", 5, "sofia", "Summarised memory on staging", 1),
+        Release("production", 5, "jonas", "Summaries looked fine in the staging chats", 20),
+        Release(
+            "production",
+            4,
+            "priya",
+            "Customers repeat their order numbers since the summaries: production back to v4",
+            30,
+            after=5,
+        ),
+        Release("staging", 6, "priya", "Staging follows the rollback of the summaries", 1),
+        Release("staging", 7, "marcus", "Refund handoff rules for the support leads to try", 2),
+        Release("production", 7, "priya", "The new refund policy is in force today", 22),
+        Release("staging", 8, "sofia", "Try the widget's own greeting", 1),
+        Release("staging", 9, "priya", "Brand guidelines v3, for review before release", 3),
+    ),
 )
 
 DOCS_ASSISTANT = DemoBot(
@@ -278,6 +337,19 @@ DOCS_ASSISTANT = DemoBot(
         ),
         Step("priya", "Hybrid search doubled p95 latency; back to dense retrieval", rollback_to=7),
     ),
+    releases=(
+        Release("staging", 1, "jonas", "First version, for the docs team to try", 4),
+        Release("production", 1, "jonas", "Launch on the developer portal", 28),
+        Release("staging", 3, "sofia", "top_k 8 with the reranker, on the eval set", 2),
+        Release("staging", 4, "jonas", "The new index on staging", 2),
+        Release("production", 4, "priya", "Reranker and the new index beat v1 on the eval set", 24),
+        Release("staging", 6, "jonas", "Haiku on staging: check latency and quality", 1),
+        Release("production", 6, "jonas", "Haiku: p95 down to 3 s, same eval score", 20),
+        Release("staging", 7, "priya", "Footnote citations for the docs team to review", 2),
+        Release("production", 7, "priya", "The docs team signed off on footnotes", 24),
+        Release("staging", 8, "jonas", "Hybrid search on staging before production", 2),
+        Release("staging", 9, "priya", "Staging back on dense retrieval, like production", 1),
+    ),
 )
 
 OPS_AGENT = DemoBot(
@@ -345,6 +417,17 @@ OPS_AGENT = DemoBot(
             "Page the secondary on-call when an incident is not acknowledged in 10 minutes",
             {"/escalation": {"after_minutes": 10, "page": "secondary-oncall"}},
         ),
+    ),
+    releases=(
+        Release("staging", 1, "priya", "First version, against the staging cluster", 3),
+        Release("production", 1, "priya", "On call from tonight", 26),
+        Release("staging", 3, "jonas", "Tickets and 10 iterations on staging", 2),
+        Release("production", 3, "jonas", "Opened sensible tickets in two staging incidents", 24),
+        Release("staging", 4, "priya", "Restarts behind approval, on staging only", 2),
+        Release("production", 4, "priya", "Restart approvals worked in the game day", 24),
+        Release("staging", 5, "sofia", "Parallel tool calls on staging", 1),
+        Release("staging", 6, "jonas", "Longer Loki timeout on staging", 2),
+        Release("staging", 7, "marcus", "Escalation to the secondary, on staging first", 2),
     ),
 )
 

@@ -144,6 +144,14 @@ CONFIG_VERSIONS = {
     # are referenced by environment variable name, never written into a config.
     "VALIDATORS": ["demo.validators.reject_inline_secrets"],
     "SIGNING_KEY": SIGNING_KEY,
+    # Releases: a version is tried on staging, then promoted to production, which the
+    # running bots read (bot_client.py asks for ?label=production). Editors may move
+    # staging (permission promote_botconfig); production is protected, so only Leads
+    # (promote_protected_botconfig as well) may move it. "latest" is always the newest.
+    "LABELS": {
+        "staging": {"description": "tried by the team before a release"},
+        "production": {"protected": True, "description": "what the live bots run"},
+    },
 }
 
 LOGIN_URL = "admin:login"

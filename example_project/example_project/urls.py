@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from demo.views import IndexView
+
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="index.html"), name="index"),
+    path("", IndexView.as_view(), name="index"),
     path("admin/", admin.site.urls),
     # The schema and docs come before the app's API so that no API route can shadow them.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

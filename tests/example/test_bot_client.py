@@ -1,4 +1,7 @@
-"""The example bot client against a live server: real HTTP, real API, real database."""
+"""The example bot client against a live server: real HTTP, real API, real database.
+
+It follows ``production`` (the example site declares it) unless told another label.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ pytestmark = [
 
 FIRST = {"name": "SupportBot", "llm": {"model": "gpt-4o", "temperature": 0.3}, "tools": ["a"]}
 SECOND = {"name": "SupportBot", "llm": {"model": "gpt-4o", "temperature": 0.1}, "tools": ["a", "b"]}
+THIRD = {"name": "SupportBot", "llm": {"model": "gpt-4.1", "temperature": 0.1}, "tools": ["a", "b"]}
 
 
 @pytest.fixture
@@ -41,9 +45,23 @@ def token():
 
 
 @pytest.fixture
+def lead():
+    return get_user_model().objects.create_user("priya")
+
+
+@pytest.fixture
 def support_bot(bot, editor):
-    bot.get_version_manager(user=editor).create(FIRST, created_by="marcus")
+    """support-bot at version 1, released: production points at it."""
+    manager = bot.get_version_manager(user=editor)
+    manager.create(FIRST, created_by="marcus")
+    manager.set_label("production", 1, reason="Launch", created_by="priya")
     return bot
+
+
+def promote(bot, version: int, reason: str) -> None:
+    bot.get_version_manager(user=None).set_label(
+        "production", version, reason=reason, created_by="priya"
+    )
 
 
 class Client:
@@ -78,21 +96,68 @@ class Client:
                 return line
         raise AssertionError(f"{text!r} not printed; got {self.seen}")
 
+    def drain(self) -> list[str]:
+        """The lines printed so far and not yet read."""
+        while True:
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                return self.seen
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
 
 
-def test_follows_its_config_and_prints_what_changed_and_why(live_server, support_bot, token):
+def test_follows_production_and_prints_each_release_and_why(live_server, support_bot, token):
     client = Client("support-bot", "--url", live_server.url, "--token", token, "--interval", "0.1")
     try:
-        client.wait_for("support-bot: loaded version 1 (llm, name, tools)")
+        client.wait_for("support-bot@production: loaded version 1 (llm, name, tools)")
+        manager = support_bot.get_version_manager(user=None)
+        manager.update(SECOND, reason="Lower temperature, add tool b", created_by="marcus")
+        manager.update(THIRD, reason="Bigger model", created_by="sofia")
+        time.sleep(0.5)  # a few polls: new versions alone are not a release
+        assert not [line for line in client.drain() if "reloaded" in line], client.seen
+
+        promote(support_bot, 3, "Passed a day on staging")
+
+        client.wait_for("support-bot@production: version 1 -> 3, reloaded")
+        assert client.wait_for("production moved by") == (
+            "  production moved by priya: Passed a day on staging"
+        )
+        assert client.wait_for("v2 by") == "  v2 by marcus: Lower temperature, add tool b"
+        assert client.wait_for("v3 by") == "  v3 by sofia: Bigger model"
+        client.wait_for('~ /llm/model: "gpt-4o" -> "gpt-4.1"')
+        client.wait_for("~ /llm/temperature: 0.3 -> 0.1")
+        client.wait_for('+ /tools/1: "b"')
+
+        promote(support_bot, 1, "Answers got long: back to version 1")
+
+        client.wait_for("support-bot@production: version 3 -> 1 back, reloaded")
+        client.wait_for("  production moved by priya: Answers got long: back to version 1")
+        client.wait_for('~ /llm/model: "gpt-4.1" -> "gpt-4o"')
+        client.wait_for("~ /llm/temperature: 0.1 -> 0.3")
+        back = client.seen[
+            client.seen.index("support-bot@production: version 3 -> 1 back, reloaded") :
+        ]
+        assert not [line for line in back if line.startswith("  v")]  # a move back brings none
+    finally:
+        client.stop()
+
+
+def test_label_latest_follows_every_new_version(live_server, support_bot, token):
+    client = Client(
+        "support-bot", "--label", "latest", "--url", live_server.url, "--token", token,
+        "--interval", "0.1",
+    )  # fmt: skip
+    try:
+        client.wait_for("support-bot@latest: loaded version 1 (llm, name, tools)")
 
         support_bot.get_version_manager(user=None).update(
             SECOND, reason="Lower temperature, add tool b", created_by="priya"
         )
 
-        client.wait_for("support-bot: version 1 -> 2, reloaded")
+        client.wait_for("support-bot@latest: version 1 -> 2, reloaded")
         assert client.wait_for("v2 by priya") == "  v2 by priya: Lower temperature, add tool b"
         client.wait_for("~ /llm/temperature: 0.3 -> 0.1")
         client.wait_for('+ /tools/1: "b"')
@@ -100,7 +165,7 @@ def test_follows_its_config_and_prints_what_changed_and_why(live_server, support
         client.stop()
 
 
-def test_unchanged_config_costs_a_304(live_server, support_bot, token):
+def test_unchanged_release_costs_a_304(live_server, support_bot, token):
     follower = ConfigFollower(live_server.url, "support-bot", token)
 
     assert follower.poll() == (0, 1)
@@ -112,13 +177,38 @@ def test_unchanged_config_costs_a_304(live_server, support_bot, token):
 
     support_bot.version_manager.update(SECOND)
 
+    # A new version is not a release: the bot keeps version 1. (The body shows the
+    # config's current_version too, so the first poll after an edit is a 200.)
+    assert follower.poll() is None
+    assert follower.version == 1
+    assert follower.config == FIRST
+    assert follower.poll() is None
+    assert follower.last_status == 304
+
+    promote(support_bot, 2, "Release")
+
     assert follower.poll() == (1, 2)
     assert follower.last_status == 200
     assert follower.etag != etag
+    assert follower.config == SECOND
     assert [describe_change(c) for c in follower.changes(1, 2)] == [
         "  ~ /llm/temperature: 0.3 -> 0.1",
         '  + /tools/1: "b"',
     ]
+
+
+def test_unchanged_config_costs_a_304(live_server, support_bot, token):
+    follower = ConfigFollower(live_server.url, "support-bot", token, label="latest")
+
+    assert follower.poll() == (0, 1)
+    etag = follower.etag
+    assert follower.poll() is None
+    assert follower.last_status == 304
+
+    support_bot.version_manager.update(SECOND)
+
+    assert follower.poll() == (1, 2)
+    assert follower.etag != etag
 
 
 def test_once_prints_the_config_and_exits(live_server, support_bot, token):
@@ -139,19 +229,22 @@ def test_once_prints_the_config_and_exits(live_server, support_bot, token):
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "support-bot: loaded version 1 (llm, name, tools)"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "support-bot@production: loaded version 1 (llm, name, tools)"
     assert '"temperature": 0.3' in result.stdout
 
 
 @pytest.mark.parametrize(
-    ("slug", "token_value", "code", "message"),
+    ("slug", "token_value", "label", "code", "message"),
     [
-        ("support-bot", "wrong", 2, "support-bot: HTTP 401: Invalid token."),
-        ("no-such-bot", None, 1, "no-such-bot: HTTP 404"),
+        ("support-bot", "wrong", "production", 2, "support-bot@production: HTTP 401: Invalid"),
+        ("no-such-bot", None, "production", 1, "no-such-bot@production: HTTP 404"),
+        ("support-bot", None, "staging", 1, "support-bot@staging: HTTP 404: The label 'staging'"),
+        ("support-bot", None, "canary", 1, "support-bot@canary: HTTP 400"),
     ],
 )
 def test_errors_are_reported_and_end_the_client(
-    live_server, support_bot, token, slug, token_value, code, message
+    live_server, support_bot, token, slug, token_value, label, code, message
 ):
     result = subprocess.run(
         [
@@ -162,6 +255,8 @@ def test_errors_are_reported_and_end_the_client(
             live_server.url,
             "--token",
             token_value or token,
+            "--label",
+            label,
         ],
         capture_output=True,
         text=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -71,6 +72,16 @@ def run_demo(port: int, database: Path) -> str:
         assert (
             status(f"{base}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css") == 200
         )
+        # The printed curl line, as a newcomer pastes it: production, not the newest version.
+        token = text.split("API token of bot-runtime (read only): ")[1].split()[0]
+        request = urllib.request.Request(
+            f"{base}/api/configs/support-bot/?label=production",
+            headers={"Authorization": f"Token {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.load(response)
+            assert response.headers["Config-Version"] == "7"
+        assert (body["label"], body["version"], body["current_version"]) == ("production", 7, 9)
         return text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -83,6 +94,13 @@ def test_demo_sets_up_serves_and_reuses_everything_the_second_time(tmp_path):
     first = run_demo(free_port(), database)
 
     assert "Created bot config support-bot with 9 versions" in first
+    assert "Released support-bot: production at v7, staging at v9" in first
+    assert (
+        "Who may move the labels: staging (Editors and Leads), production (protected: Leads)"
+        in (first)
+    )
+    assert '"$base/api/configs/support-bot/?label=production"' not in first  # filled in
+    assert "/api/configs/support-bot/?label=production" in first
     token = first.split("API token of bot-runtime (read only): ")[1].split()[0]
     assert f'curl -i -H "Authorization: Token {token}"' in first
     assert "admin / admin" in first

@@ -105,6 +105,10 @@ def test_people_get_the_rights_of_their_group():
     assert marcus.has_perm("config_versions.change_botconfig")
     assert not marcus.has_perm("config_versions.rollback_botconfig")
     assert not marcus.has_perm("config_versions.add_botconfig")
+    assert marcus.has_perm("config_versions.promote_botconfig")
+    assert not marcus.has_perm("config_versions.promote_protected_botconfig")
+    assert priya.has_perm("config_versions.promote_protected_botconfig")
+    assert not robot.has_perm("config_versions.promote_botconfig")
     assert robot.has_perm("config_versions.view_botconfig")
     assert not robot.has_perm("config_versions.change_botconfig")
     assert not robot.is_staff
@@ -159,12 +163,13 @@ def test_missing_group_permissions_are_restored():
 
     out = load()
 
-    assert "Gave group Leads: add_botconfig, change_botconfig, rollback_botconfig" in out
     assert (
-        get_user_model()
-        .objects.get(username="jonas")
-        .has_perm("config_versions.rollback_botconfig")
-    )
+        "Gave group Leads: add_botconfig, change_botconfig, promote_botconfig, "
+        "promote_protected_botconfig, rollback_botconfig, view_botconfig, view_botconfigversion"
+    ) in out
+    jonas = get_user_model().objects.get(username="jonas")
+    assert jonas.has_perm("config_versions.rollback_botconfig")
+    assert jonas.has_perm("config_versions.promote_protected_botconfig")
 
 
 def test_apply_edits_sets_appends_and_removes_without_touching_the_input():

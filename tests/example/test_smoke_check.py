@@ -31,6 +31,8 @@ def test_passes_on_a_working_site(live_server, token, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert re.search(r"^ok   GET /admin/config_versions/botconfig/\d+/diff/", out, re.MULTILINE)
+    assert "ok   GET /api/configs/support-bot/labels/: {'staging': 9, 'production': 7}" in out
+    assert "ok   GET /api/configs/support-bot/?label=production: version 7, then 304" in out
     assert out.splitlines()[-1].startswith("all checks passed")
 
 
