@@ -75,6 +75,9 @@ class LabelRead:
     version: int | None
     sequence: int | None
     row: tuple[Any, ...] | None
+    # When the label moved there (its move's timestamp); for ``latest``, when the
+    # version was written. None while nothing is served.
+    since: float | None = None
 
     def config_version(self) -> ConfigVersion | None:
         return None if self.row is None else version_from_row(self.row)
@@ -102,13 +105,16 @@ def load_label(
     if bot is None:
         return None
     sequence = bot.__dict__.pop(_MOVE_ALIAS, None)
+    moved = bot.__dict__.pop(_MOVED_ALIAS, None)
     values = tuple(bot.__dict__.pop(_HEAD_ALIAS + field) for field in VERSION_FIELDS)
     if values[0] is None:  # not set (then), or no version (yet)
         return LabelRead(bot, None, None, None)
-    return LabelRead(bot, values[0], sequence, values)
+    since = values[VERSION_FIELDS.index("timestamp")] if moved is None else moved
+    return LabelRead(bot, values[0], sequence, values, float(since))
 
 
 _MOVE_ALIAS = "label_move_sequence"
+_MOVED_ALIAS = "label_move_timestamp"
 
 
 @lru_cache(maxsize=16)
@@ -138,6 +144,7 @@ def _label_sql(using: str, *, latest: bool, dated: bool) -> str:
         )
     else:
         columns.append(f"m.{qn('sequence')} AS {qn(_MOVE_ALIAS)}")
+        columns.append(f"m.{qn('timestamp')} AS {qn(_MOVED_ALIAS)}")
         last = (
             f"SELECT MAX(x.{qn('sequence')}) FROM {moves} x"
             f" WHERE x.{config_id} = {bot_id} AND x.{qn('label')} = %s{by_then}"

@@ -77,7 +77,7 @@ class ConfigFollower:
             raise ApiError(0, f"the server ignored ?label={self.label}: it serves no labels")
         old = self.version
         self.etag = response_headers.get("ETag")
-        # With a label, "version" is where it points; "current_version" is the newest.
+        # "version" (and "current_version") is the version served: where the label points.
         self.version = int(body["version"] if self.label else body["current_version"])
         self.config = body["config"]
         return (old, self.version) if self.version != old else None

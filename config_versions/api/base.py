@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -224,22 +225,24 @@ def detail_body(
     config: dict[str, Any] | None,
     *,
     label: str = LATEST,
-    served: int | None = None,
+    since: float | None = None,
 ) -> dict[str, Any]:
     """The body of ``configs/{slug}/``, as ``BotConfigDetailSerializer`` documents it.
 
-    ``version`` is the newest version (``current_version``); ``label`` the label served
-    and ``served`` the version it names (default: ``version``, what ``latest`` serves).
-    Built directly, not through the serializer: this is the answer bots poll for, and
-    the fields need no conversion but the timestamp's.
+    ``version`` is the version served (``current_version`` and ``version``: the newest
+    one for ``latest``), ``label`` the label serving it. ``since``: when the label moved
+    there (a Unix time), shown as ``updated_at`` instead of the config's own. Built
+    directly, not through the serializer: this is the answer bots poll for, and the
+    fields need no conversion but the timestamp's.
     """
+    updated_at = bot.updated_at if since is None else dt.datetime.fromtimestamp(since, tz=dt.UTC)
     return {
         "slug": bot.slug,
         "name": bot.name,
         "description": bot.description,
         "current_version": version,
         "config": config,
-        "updated_at": _DATETIME.to_representation(bot.updated_at),
+        "updated_at": _DATETIME.to_representation(updated_at),
         "label": label,
-        "version": version if served is None else served,
+        "version": version,
     }

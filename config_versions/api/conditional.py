@@ -84,23 +84,13 @@ def served_etag(bot: BotConfig, label: str, version: int, sequence: int | None) 
     ``latest`` at the current version is the config's own tag (the same answer as
     without ``?label``). Any other tag names the label, the version served and the move
     that pointed the label there (``sequence``), so it changes with every move, even
-    back to a version it pointed at before; and the config's fields, as the config's
-    tag does (the body shows ``current_version`` and ``updated_at``).
+    back to a version it pointed at before, and the config's own fields (slug, name,
+    description). Not the config's newest version: a bot following ``production`` keeps
+    getting 304 while versions are written that production does not serve.
     """
     if label == LATEST and version == bot.current_version:
         return config_etag(bot)
-    return _tag(
-        "served",
-        bot,
-        version,
-        label,
-        sequence,
-        bot.current_version,
-        bot.updated_at.isoformat(),
-        bot.slug,
-        bot.name,
-        bot.description,
-    )
+    return _tag("served", bot, version, label, sequence, bot.slug, bot.name, bot.description)
 
 
 def label_etag(

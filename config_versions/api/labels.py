@@ -95,7 +95,7 @@ def serve_label(
         return unchanged
     served = found.config_version()
     config = served.config if served is not None else None
-    body = detail_body(bot, bot.current_version, config, label=label, served=found.version)
+    body = detail_body(bot, found.version, config, label=label, since=found.since)
     if not view.json_wanted():
         body = BotConfigDetailSerializer(body).data
     response = view.tagged(Response(body), etag)

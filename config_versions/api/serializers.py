@@ -181,14 +181,25 @@ class BotConfigDetailSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
     current_version = serializers.IntegerField(
-        read_only=True, help_text="Number of the newest version; 0 before the first."
+        read_only=True,
+        help_text=(
+            "The version served, as version: the newest one for latest, the one the "
+            "label points at otherwise (so that a bot reading current_version keeps "
+            "working when the site serves a label by default); 0 before the first."
+        ),
     )
     config = ConfigField(
         read_only=True,
         allow_null=True,
         help_text="The config of the version served; null before the first version.",
     )
-    updated_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(
+        read_only=True,
+        help_text=(
+            "For latest, when the config or its newest version last changed; for a "
+            "label, when it was moved to the version served."
+        ),
+    )
     label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
         read_only=True,
         help_text=(

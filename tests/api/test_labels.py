@@ -6,6 +6,8 @@ production at 1. The site declares staging and production (protected).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -46,8 +48,12 @@ def test_a_label_serves_the_version_it_points_at(admin_api, released):
     assert response.status_code == 200
     body = response.json()
     assert (body["label"], body["version"], body["config"]) == ("production", 1, V1)
-    # Every key of the plain read stays, current_version the newest version.
-    assert body["current_version"] == 3
+    # Every key of the plain read stays; current_version is the version served, and
+    # updated_at when the label was moved there.
+    assert body["current_version"] == 1
+    move = released.version_manager.label_heads()["production"]
+    moved_at = dt.datetime.fromisoformat(body["updated_at"])
+    assert moved_at == dt.datetime.fromtimestamp(move.timestamp, tz=dt.UTC)
     assert list(body) == [
         "slug",
         "name",
@@ -95,20 +101,30 @@ def test_the_tag_changes_when_the_label_moves_even_back(admin_api, released):
     assert moved.json()["config"] == V2
     assert admin_api.put(url, {"version": 1}, format="json").status_code == 200
     back = _get(admin_api, label="production")
-    # The same body as before the moves; another move, so another tag.
-    assert back.json() == first.json()
+    # The same config as before the moves, moved back now; another move, another tag.
+    assert back.json() == {**first.json(), "updated_at": back.json()["updated_at"]}
+    assert back.json()["updated_at"] > first.json()["updated_at"]
     assert len({first["ETag"], moved["ETag"], back["ETag"]}) == 3
     again = admin_api.get(URL, {"label": "production"}, HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 200
 
 
-def test_a_new_version_changes_a_labels_tag_not_its_config(admin_api, released):
+def test_a_new_version_leaves_a_labels_answer_and_tag_alone(admin_api, released):
+    # A bot following production keeps getting 304 while versions production does not
+    # serve are written.
     before = _get(admin_api, label="production")
     released.version_manager.update({"n": 4})
     after = _get(admin_api, label="production")
-    assert after.json()["config"] == before.json()["config"] == V1
-    assert after.json()["current_version"] == 4
-    assert after["ETag"] != before["ETag"]
+    assert after.json() == before.json()
+    assert after.json()["current_version"] == 1
+    assert after["ETag"] == before["ETag"]
+    again = admin_api.get(URL, {"label": "production"}, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert again.status_code == 304
+    # The config's own fields are part of the answer: renaming it changes the tag.
+    BotConfig.objects.filter(pk=released.pk).update(name="Renamed")
+    renamed = _get(admin_api, label="production")
+    assert renamed.json()["name"] == "Renamed"
+    assert renamed["ETag"] != before["ETag"]
 
 
 def test_an_unset_label_is_404_naming_it(admin_api, history_bot):
@@ -169,7 +185,7 @@ def test_as_of_serves_what_the_label_served_then(admin_api, released, label, off
     response = _get(admin_api, label=label, as_of=at(offset))
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["label"], body["version"], body["current_version"]) == (label, version, 3)
+    assert (body["label"], body["version"], body["current_version"]) == (label, version, version)
     assert body["config"] == released.version_manager.get_version(version).config
     assert response["Config-Version"] == str(version)
 

@@ -177,9 +177,9 @@ def test_unchanged_release_costs_a_304(live_server, support_bot, token):
 
     support_bot.version_manager.update(SECOND)
 
-    # A new version is not a release: the bot keeps version 1. (The body shows the
-    # config's current_version too, so the first poll after an edit is a 200.)
+    # A new version is not a release: the bot keeps version 1, and its polls stay 304.
     assert follower.poll() is None
+    assert follower.last_status == 304
     assert follower.version == 1
     assert follower.config == FIRST
     assert follower.poll() is None
