@@ -72,3 +72,16 @@ def test_the_settings_table_lists_every_key_with_its_default():
     assert sorted(key for key, _ in rows) == sorted(conf.DEFAULTS)
     for key, default in rows:
         assert ast.literal_eval(default) == conf.DEFAULTS[key], key
+
+
+def test_the_releases_example_prints_what_the_readme_says(capsys):
+    exec(block("# Labels in memory"), {})
+
+    printed = re.search(
+        r"# Labels in memory.*?"
+        r"prints\n\n```text\n(.*?)```",
+        README,
+        flags=re.DOTALL,
+    )
+    assert printed is not None
+    assert capsys.readouterr().out == printed.group(1)
