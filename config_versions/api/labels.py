@@ -69,6 +69,8 @@ def default_label() -> str:
     label that is not set, 404, rather than by serving another version than meant.
     """
     name = settings.DEFAULT_LABEL
+    if name == LATEST:
+        return name
     try:
         return releases.check_declared(name)
     except UnknownLabelError as exc:

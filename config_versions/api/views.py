@@ -142,7 +142,8 @@ class ConfigDetailView(BotConfigAPIView):
 
     @schema.operation(**label_schema.CONFIG_READ)
     def get(self, request: Request, slug: str) -> HttpResponseBase:
-        query = validated(ServedQuerySerializer, request.query_params)
+        # A bot's poll has no query string: it skips the parameters' serializer.
+        query = validated(ServedQuerySerializer, request.query_params) if request.GET else {}
         label = query["label"] if "label" in query else default_label()
         if label != LATEST or "as_of" in query:
             return serve_label(self, slug, label, query.get("as_of"))
