@@ -81,7 +81,7 @@ def run_demo(port: int, database: Path) -> str:
         with urllib.request.urlopen(request, timeout=10) as response:
             body = json.load(response)
             assert response.headers["Config-Version"] == "7"
-        assert (body["label"], body["version"], body["current_version"]) == ("production", 7, 9)
+        assert (body["label"], body["version"], body["current_version"]) == ("production", 7, 7)
         return text
     finally:
         os.killpg(process.pid, signal.SIGTERM)
