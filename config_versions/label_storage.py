@@ -2,7 +2,9 @@
 
 A move is one INSERT, made by the manager inside ``DatabaseStore.serialized()`` (the
 config's row lock), so moves of one config are numbered and chained one at a time; the
-unique (config, sequence) index refuses a move that another writer numbered first.
+unique (config, sequence) index refuses a move that another writer numbered first. A
+move whose COMMIT fails is looked for on a new connection, as a version is, so that an
+answer lost after the server committed is not reported as a failure.
 Reads are ORM queries on the (config, label, sequence) index: labels are read far less
 often than configs, and the API's reads of a label go through ``queries`` instead.
 """
@@ -10,10 +12,12 @@ often than configs, and the API's reads of a label go through ``queries`` instea
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, connections, models, transaction
 from django.utils import timezone
 
 from config_versions.conf import settings as cv_settings
@@ -53,6 +57,7 @@ class DatabaseLabels:
     read_db: str
     user_id: Any
     _serializing: bool
+    _landed: Callable[[], bool] | None
 
     def _moves(self) -> models.QuerySet[BotConfigLabelMove]:
         # Inside serialized() the reads the move relies on go where it is written.
@@ -127,4 +132,19 @@ class DatabaseLabels:
                 )
         except IntegrityError:
             raise StoreConflict(sequence) from None  # another move took the number
+        # Should the COMMIT of serialized() fail, the move may have landed all the same.
+        self._landed = partial(self._move_landed, sequence, link)
         return LabelMove(**{**vars(numbered), "chain_hash": link})
+
+    def _move_landed(self, sequence: int, link: str) -> bool:
+        """After the connection failed while committing a move: whether the move was
+        committed all the same. Asked on a new connection; False if that fails too."""
+        connections[self.using].close()
+        try:
+            return bool(
+                BotConfigLabelMove.objects.using(self.using)
+                .filter(bot_config_id=self.bot_config.pk, sequence=sequence, chain_hash=link)
+                .exists()
+            )
+        except DatabaseError:
+            return False

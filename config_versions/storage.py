@@ -23,6 +23,7 @@ import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -104,8 +105,9 @@ class DatabaseStore(DatabaseLabels, StoreBase):
         self._head: _Head | None = None
         # Inside serialized(): appends need no lock of their own.
         self._serializing = False
-        # The version serialized() appended, to look for if its COMMIT fails.
-        self._appended: ConfigVersion | None = None
+        # How to tell whether what serialized() wrote (a version or a label move) was
+        # committed after all, should its COMMIT fail.
+        self._landed: Callable[[], bool] | None = None
 
     # Reading -------------------------------------------------------------------
 
@@ -201,7 +203,7 @@ class DatabaseStore(DatabaseLabels, StoreBase):
         """
         connection = connections[self.using]
         outermost = not connection.in_atomic_block
-        self._appended = None
+        self._landed = None
         block_done = False
         try:
             with transaction.atomic(using=self.using):
@@ -210,10 +212,10 @@ class DatabaseStore(DatabaseLabels, StoreBase):
         except (OperationalError, InterfaceError):
             # The block ran and only the COMMIT failed: the connection may have been lost
             # after the server committed. A version that landed is a success.
-            appended = self._appended
-            if not (block_done and outermost and appended is not None):
+            landed = self._landed
+            if not (block_done and outermost and landed is not None):
                 raise
-            if not self._landed_after_error(connection, appended):
+            if not landed():
                 raise
 
     def _serialized_block(self, connection: BaseDatabaseWrapper) -> Iterator[int]:
@@ -329,7 +331,7 @@ class DatabaseStore(DatabaseLabels, StoreBase):
         if link is None:
             return False
         self._remember(version.version, link, content)
-        self._appended = version
+        self._landed = partial(self._landed_after_error, connections[self.using], version)
         # What the trigger just did to the row, so callers need not read it back.
         self.bot_config.current_version = version.version
         self.bot_config.updated_at = _created_at(version.timestamp)

@@ -13,7 +13,7 @@ import pytest
 from django.db import OperationalError, connection
 
 from config_versions.core.manager import ConfigVersionManager
-from config_versions.models import BotConfig, BotConfigVersion
+from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,3 +63,26 @@ def test_a_commit_that_never_happened_is_an_error(bot):
         stale.update({"n": 2}, reason="never committed")
     assert not BotConfigVersion.objects.filter(bot_config=bot, reason="never committed").exists()
     assert BotConfig.objects.get(pk=bot.pk).version_manager.current_version == 2
+
+
+def _labelled(bot: BotConfig, settings: Any) -> ConfigVersionManager:
+    settings.CONFIG_VERSIONS = {"LABELS": {"production": {}}}
+    manager = bot.version_manager
+    manager.create({"n": 0})
+    manager.update({"n": 1})
+    return manager
+
+
+def test_a_label_move_whose_commit_answer_is_lost_is_a_move(bot, settings):
+    manager = _labelled(bot, settings)
+    with commits(answer_lost):
+        move = manager.set_label("production", 2, reason="answer lost")
+    assert (move.sequence, move.to_version, move.unchanged) == (1, 2, False)
+    assert BotConfig.objects.get(pk=bot.pk).version_manager.get_label("production") == 2
+
+
+def test_a_label_move_that_never_committed_is_an_error(bot, settings):
+    manager = _labelled(bot, settings)
+    with pytest.raises(OperationalError), commits(never_reached):
+        manager.set_label("production", 2, reason="never committed")
+    assert not BotConfigLabelMove.objects.filter(bot_config=bot).exists()
