@@ -8,6 +8,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from config_versions.models import BotConfig
+from tests.api.labels_setup import release
 
 ClientFactory = Callable[..., APIClient]
 
@@ -66,3 +67,18 @@ def history_bot(bot: BotConfig) -> BotConfig:
     manager.rollback(1, reason="Back to OpenAI", created_by="admin")
     bot.refresh_from_db()
     return bot
+
+
+@pytest.fixture
+def superuser_api(django_user_model) -> APIClient:
+    # Authenticated directly: no token or permission queries in the query counts.
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_superuser("root", password="x"))
+    return client
+
+
+@pytest.fixture
+def released(bot: BotConfig) -> BotConfig:
+    """``bot`` with its labelled history (``labels_setup.release``); the module must
+    declare the labels."""
+    return release(bot)

@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/configs/support-bot/"
 
 
-@pytest.fixture
-def superuser_api(django_user_model) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_superuser("root", password="x"))
-    return client
-
-
 def _grow(bot: BotConfig, versions: int) -> None:
     manager = bot.version_manager
     if manager.current_version == 0:

@@ -13,7 +13,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from config_versions.models import BotConfig, BotConfigLabelMove
-from tests.api.labels_setup import SITE, URL, V1, V2, at, release
+from tests.api.labels_setup import SITE, URL, V1, V2, at
 
 pytestmark = pytest.mark.django_db
 
@@ -21,19 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _site_labels(settings):
     settings.CONFIG_VERSIONS = SITE
-
-
-@pytest.fixture
-def released(bot: BotConfig) -> BotConfig:
-    return release(bot)
-
-
-@pytest.fixture
-def superuser_api(django_user_model) -> APIClient:
-    # Authenticated directly: no token or permission queries in the query counts.
-    client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_superuser("root", password="x"))
-    return client
 
 
 def _get(api: APIClient, **query: str):

@@ -9,8 +9,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from config_versions.models import BotConfig
-from tests.api.labels_setup import SITE, URL, release
+from tests.api.labels_setup import SITE, URL
 
 pytestmark = pytest.mark.django_db
 
@@ -20,18 +19,6 @@ LABEL_URLS = ["labels/{}/", "labels/{}/history/"]
 @pytest.fixture(autouse=True)
 def _site_labels(settings):
     settings.CONFIG_VERSIONS = SITE
-
-
-@pytest.fixture
-def released(bot: BotConfig) -> BotConfig:
-    return release(bot)
-
-
-@pytest.fixture
-def superuser_api(django_user_model) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(django_user_model.objects.create_superuser("root", password="x"))
-    return client
 
 
 # The list ---------------------------------------------------------------------------

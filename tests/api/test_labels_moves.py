@@ -12,8 +12,8 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from config_versions.models import BotConfig, BotConfigLabelMove
-from tests.api.labels_setup import SITE, URL, release
+from config_versions.models import BotConfigLabelMove
+from tests.api.labels_setup import SITE, URL
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +24,6 @@ PRODUCTION = f"{URL}labels/production/"
 @pytest.fixture(autouse=True)
 def _site_labels(settings):
     settings.CONFIG_VERSIONS = SITE
-
-
-@pytest.fixture
-def released(bot: BotConfig) -> BotConfig:
-    return release(bot)
 
 
 def _moves() -> int:

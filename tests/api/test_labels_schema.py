@@ -16,8 +16,8 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config_versions.models import BotConfig, BotConfigLabelMove
-from tests.api.labels_setup import SITE, T0, URL, release
+from config_versions.models import BotConfigLabelMove
+from tests.api.labels_setup import SITE, T0, URL
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +34,6 @@ LABEL_PATHS = {
 @pytest.fixture(autouse=True)
 def _site_labels(settings):
     settings.CONFIG_VERSIONS = SITE
-
-
-@pytest.fixture
-def released(bot: BotConfig) -> BotConfig:
-    return release(bot)
 
 
 def _schema(api) -> dict:
