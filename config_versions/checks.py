@@ -152,6 +152,17 @@ def _label_errors(labels: object, default: object) -> list[CheckMessage]:
                     id="config_versions.E010",
                 )
             )
+    folded: dict[str, str] = {}
+    for name in labels:
+        if isinstance(name, str) and folded.setdefault(name.lower(), name) != name:
+            errors.append(
+                Error(
+                    f"CONFIG_VERSIONS['LABELS'] declares {folded[name.lower()]!r} and "
+                    f"{name!r}: label names that differ only in case are one label on "
+                    "databases that compare text without case (MySQL/MariaDB).",
+                    id="config_versions.E010",
+                )
+            )
     if default != LATEST and default not in labels:
         errors.append(
             Error(

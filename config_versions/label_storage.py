@@ -11,14 +11,11 @@ often than configs, and the API's reads of a label go through ``queries`` instea
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, models, transaction
-from django.utils import timezone
 
 from config_versions.conf import settings as cv_settings
 from config_versions.core.errors import StoreConflict
@@ -27,7 +24,7 @@ from config_versions.core.labels import LabelMove, move_chain_hash
 from config_versions.core.signing import sign_chain_hash
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.models import BotConfigLabelMove, BotConfigVersion
-from config_versions.statements import version_from_row
+from config_versions.statements import created_at, version_from_row
 
 if TYPE_CHECKING:
     from config_versions.models import BotConfig
@@ -113,7 +110,6 @@ class DatabaseLabels:
         numbered = LabelMove(**{**vars(move), "sequence": sequence, "chain_hash": ""})
         link = move_chain_hash(previous, numbered)
         key = cv_settings.SIGNING_KEY
-        created_at = dt.datetime.fromtimestamp(move.timestamp, tz=dt.UTC)
         try:
             with transaction.atomic(using=self.using):
                 BotConfigLabelMove.objects.using(self.using).create(
@@ -123,7 +119,7 @@ class DatabaseLabels:
                     from_version=move.from_version,
                     to_version=move.to_version,
                     timestamp=move.timestamp,
-                    created_at=created_at if settings.USE_TZ else timezone.make_naive(created_at),
+                    created_at=created_at(move.timestamp),
                     reason=move.reason,
                     created_by=move.created_by,
                     created_by_user_id=self.user_id,

@@ -130,7 +130,7 @@ class LabelState:
     def moved_at(self) -> dt.datetime | None:
         if self.move is None:
             return None
-        return dt.datetime.fromtimestamp(self.move.timestamp, tz=dt.UTC)
+        return self.move.moved_at
 
 
 def label_states(bot: BotConfig, manager: ConfigVersionManager | None = None) -> list[LabelState]:

@@ -8,12 +8,15 @@ costs more than running a one-row query.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.models import BotConfig, BotConfigVersion
@@ -234,3 +237,10 @@ MAX_VERSION = 2_147_483_647
 
 def is_version_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_VERSION
+
+
+def created_at(timestamp: float) -> dt.datetime:
+    """The ``created_at`` column's value for a recorded Unix ``timestamp`` (naive in UTC's
+    wall time when the site does not use time zones)."""
+    value = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    return value if settings.USE_TZ else timezone.make_naive(value)

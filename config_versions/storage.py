@@ -19,7 +19,6 @@ commit) the store must tell apart itself, next to the reads that share its SQL.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +26,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import (
     DatabaseError,
     IntegrityError,
@@ -37,7 +35,6 @@ from django.db import (
     router,
     transaction,
 )
-from django.utils import timezone
 
 from config_versions.conf import settings as cv_settings
 from config_versions.core.errors import (
@@ -58,6 +55,7 @@ from config_versions.statements import (
     MAX_VERSION,
     SQL_SHA256,
     config_state_sql,
+    created_at,
     insert_statement,
     is_version_number,
     json_value,
@@ -334,7 +332,7 @@ class DatabaseStore(DatabaseLabels, StoreBase):
         self._landed = partial(self._landed_after_error, connections[self.using], version)
         # What the trigger just did to the row, so callers need not read it back.
         self.bot_config.current_version = version.version
-        self.bot_config.updated_at = _created_at(version.timestamp)
+        self.bot_config.updated_at = created_at(version.timestamp)
         return True
 
     def _append_copy(
@@ -446,12 +444,12 @@ class DatabaseStore(DatabaseLabels, StoreBase):
         row if the version it follows holds the same content.
         """
         connection = connections[self.using]
-        created_at = _created_at(version.timestamp)
+        written_at = created_at(version.timestamp)
         params: list[Any] = [
             self.bot_config.pk,
             version.version,
             float(version.timestamp),
-            connection.ops.adapt_datetimefield_value(created_at),
+            connection.ops.adapt_datetimefield_value(written_at),
             version.reason,
             version.previous_version,
             version.created_by,
@@ -597,11 +595,6 @@ class DatabaseStore(DatabaseLabels, StoreBase):
                 yield
         else:
             yield
-
-
-def _created_at(timestamp: float) -> dt.datetime:
-    created_at = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
-    return created_at if settings.USE_TZ else timezone.make_naive(created_at)
 
 
 def _needs_locking_read(connection: BaseDatabaseWrapper) -> bool:

@@ -332,6 +332,7 @@ def test_trigger_check_from_a_fresh_database_to_a_repaired_one(tmp_path):
         ({"production": {"protected": "yes"}}, "latest", ["config_versions.E010"]),
         ({"production": {"locked": True}}, "latest", ["config_versions.E010"]),
         ({"staging": {}}, "production", ["config_versions.E011"]),
+        ({"prod": {}, "Prod": {}}, "latest", ["config_versions.E010"]),
         ({}, None, ["config_versions.E011"]),
         ("staging", "staging", ["config_versions.E010", "config_versions.E011"]),
     ],

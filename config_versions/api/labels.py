@@ -122,15 +122,11 @@ def label_body(name: str, move: LabelMove | None) -> dict[str, Any]:
     return {
         "label": name,
         "version": move.to_version if move is not None else None,
-        "updated_at": _moved_at(move.timestamp) if move is not None else None,
+        "updated_at": move.moved_at if move is not None else None,
         "updated_by": move.created_by if move is not None else None,
         "reason": move.reason if move is not None else None,
         "protected": releases.is_protected(name),
     }
-
-
-def _moved_at(timestamp: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
 
 
 def labelled(bot: BotConfig, rows: list[dict[str, Any]]) -> None:
@@ -351,7 +347,7 @@ class LabelHistoryView(BotConfigAPIView):
                 **{key: row[key] for key in ("sequence", "label", "from_version", "to_version")},
                 "reason": row["reason"],
                 "moved_by": row["created_by"],
-                "moved_at": _moved_at(row["timestamp"]),
+                "moved_at": dt.datetime.fromtimestamp(row["timestamp"], tz=dt.UTC),
             }
             for row in page
         ]

@@ -57,6 +57,11 @@ class LabelMove:
     sequence: int = 0  # given by the store when written
     chain_hash: str = field(default="", compare=False)
 
+    @property
+    def moved_at(self) -> dt.datetime:
+        """When the move was made, as an aware datetime in UTC."""
+        return dt.datetime.fromtimestamp(self.timestamp, tz=dt.UTC)
+
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in (*MOVE_FIELDS, "chain_hash")}
 
