@@ -9,7 +9,8 @@ E004 a path that cannot be imported, E005 ``CONFIG_VERSIONS`` not a dict, E006 n
 bool, E007 not a non-negative integer, E008 history triggers missing from a database,
 E009 a signing key that is not a long enough text, E010 a ``LABELS`` that is not a
 dict of label names to options, E011 a ``DEFAULT_LABEL`` that is neither ``latest``
-nor a declared label;
+nor a declared label, E012 a ``REVIEW`` with unknown options, wrong types or undeclared
+labels;
 W001 SQLite in DEFERRED transaction mode.
 """
 
@@ -51,6 +52,14 @@ MIN_KEY_LENGTH = 32
 # Checked by check_labels (E010, E011).
 LABEL_SETTINGS = ("LABELS", "DEFAULT_LABEL")
 LABEL_OPTIONS = {"protected": bool, "description": str}
+# Checked by _review_errors (E012).
+REVIEW_SETTINGS = ("REVIEW",)
+REVIEW_OPTIONS = {
+    "required_approvals": int,
+    "allow_self_approval": bool,
+    "labels": list,
+    "all_writes": bool,
+}
 
 
 def _is_int(value: object) -> bool:
@@ -109,6 +118,46 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     for name in PATH_LISTS:
         errors.extend(_path_list_errors(name, conf.get(name)))
     errors.extend(_label_errors(conf.get("LABELS"), conf.get("DEFAULT_LABEL")))
+    errors.extend(_review_errors(conf.get("REVIEW"), conf.get("LABELS")))
+    return errors
+
+
+def _review_errors(review: object, labels: object) -> list[CheckMessage]:
+    example = '{"required_approvals": 1, "allow_self_approval": False, "labels": ["production"]}'
+
+    def error(problem: str) -> Error:
+        return Error(
+            f"CONFIG_VERSIONS['REVIEW'] {problem}.",
+            hint=f"For example {example}.",
+            id="config_versions.E012",
+        )
+
+    if not isinstance(review, dict):
+        return [error(f"must be a dict of review options, not {review!r}")]
+    errors: list[CheckMessage] = []
+    for key, value in review.items():
+        kind = REVIEW_OPTIONS.get(key)
+        if kind is None:
+            errors.append(
+                error(f"has an unknown option {key!r} (known: {', '.join(REVIEW_OPTIONS)})")
+            )
+        elif kind is list:
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                errors.append(error(f"option {key!r} must be a list of label names, not {value!r}"))
+        elif kind is int:
+            if not _is_int(value) or value < 1:
+                errors.append(
+                    error(f"option {key!r} must be a whole number of at least 1, not {value!r}")
+                )
+        elif not isinstance(value, kind):
+            errors.append(error(f"option {key!r} must be a {kind.__name__}, not {value!r}"))
+    declared = labels if isinstance(labels, dict) else {}
+    listed = review.get("labels", [])
+    for name in listed if isinstance(listed, list | tuple) else []:
+        if isinstance(name, str) and name not in declared:
+            errors.append(
+                error(f"lists label {name!r} under 'labels', which LABELS does not declare")
+            )
     return errors
 
 
@@ -238,6 +287,11 @@ TRIGGERS_MIGRATION = ("config_versions", "0006_history_exact_json_signatures_arc
 # The label moves' triggers (migration 0007).
 MOVE_TRIGGERS = ("config_versions_moves_immutable", "config_versions_moves_undeletable")
 MOVE_TRIGGERS_MIGRATION = ("config_versions", "0007_label_moves")
+EVENT_TRIGGERS = (
+    "config_versions_proposal_events_immutable",
+    "config_versions_proposal_events_undeletable",
+)
+EVENT_TRIGGERS_MIGRATION = ("config_versions", "0008_proposals")
 # Names of the enabled triggers on a table, per vendor. PostgreSQL can disable a trigger
 # without dropping it, which guards nothing either.
 TRIGGER_QUERIES = {
@@ -263,6 +317,7 @@ def check_history_triggers(
         return []
     model = app.get_model("BotConfigVersion")
     moves = app.get_model("BotConfigLabelMove")
+    events = app.get_model("BotConfigProposalEvent")
     errors: list[CheckMessage] = []
     for alias in databases:
         if not router.allow_migrate_model(alias, model):
@@ -278,6 +333,20 @@ def check_history_triggers(
                     f"on {moves._meta.db_table} (missing or disabled): label moves can be "
                     "rewritten or deleted.",
                     hint="Run migration 0007's remove() and install() on this database.",
+                    id="config_versions.E008",
+                )
+            )
+        missing_on_events = missing_triggers(
+            connections[alias], events._meta.db_table, EVENT_TRIGGERS, EVENT_TRIGGERS_MIGRATION
+        )
+        if missing_on_events:
+            errors.append(
+                Error(
+                    f"Database {alias!r} lacks the trigger(s) {', '.join(missing_on_events)} "
+                    f"on {events._meta.db_table} (missing or disabled): proposal events can "
+                    "be rewritten or deleted.",
+                    hint="Run migration 0008's RunPython again (its reverse, then forward) "
+                    "on this database.",
                     id="config_versions.E008",
                 )
             )

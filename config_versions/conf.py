@@ -17,6 +17,8 @@ from typing import Any, cast
 
 from django.conf import settings as django_settings
 
+from config_versions.core.proposals import ReviewPolicy
+
 DEFAULTS: dict[str, Any] = {
     # Largest config accepted, measured as compact UTF-8 JSON. Larger ones are refused
     # with a clear error (a 400 in the API).
@@ -51,6 +53,16 @@ DEFAULTS: dict[str, Any] = {
     "LABELS": {},
     # What GET configs/{slug}/ serves without ?label=: "latest" or a declared label.
     "DEFAULT_LABEL": "latest",
+    # Proposals and their review: approvals needed to apply one (of its current
+    # revision), whether authors may approve their own, the declared labels that move
+    # only by applying an approved proposal, and whether every plain write needs the
+    # bypass_review_botconfig permission. Missing keys take these defaults.
+    "REVIEW": {
+        "required_approvals": 1,
+        "allow_self_approval": False,
+        "labels": [],
+        "all_writes": False,
+    },
 }
 
 
@@ -135,6 +147,15 @@ class Settings:
     @property
     def DEFAULT_LABEL(self) -> str:
         return cast(str, get("DEFAULT_LABEL"))
+
+    @property
+    def REVIEW(self) -> ReviewPolicy:
+        value = get("REVIEW")
+        merged = {**DEFAULTS["REVIEW"], **(value if isinstance(value, dict) else {})}
+        try:
+            return ReviewPolicy.from_mapping(merged)
+        except (TypeError, ValueError):  # checks.py reports it (E012)
+            return ReviewPolicy.from_mapping(DEFAULTS["REVIEW"])
 
     def is_protected_label(self, name: str) -> bool:
         return bool(self.LABELS.get(name, {}).get("protected", False))

@@ -15,9 +15,15 @@ from django.db import transaction
 from django.dispatch import Signal
 
 from config_versions import conf, signals
-from config_versions.core.events import Event, LabelMoved, Listener
+from config_versions.core.events import Event, LabelMoved, Listener, ProposalRecorded
 from config_versions.core.manager import ConfigVersionManager
-from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigVersion
+from config_versions.core.proposals import APPLIED_EVENT, REVIEWED, WITHDRAWN_EVENT
+from config_versions.models import (
+    BotConfig,
+    BotConfigLabelMove,
+    BotConfigProposalEvent,
+    BotConfigVersion,
+)
 from config_versions.storage import DatabaseStore
 from config_versions.validation import validators_for
 
@@ -80,6 +86,15 @@ def restore_history(bot_config: BotConfig, document: Mapping[str, Any]) -> Confi
         .values_list("chain_hash", flat=True)
         .first(),
     )
+    _check_head(
+        "the proposal events written do",
+        document.get("proposal_chain_hash"),
+        BotConfigProposalEvent.objects.using(store.using)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("-sequence")
+        .values_list("chain_hash", flat=True)
+        .first(),
+    )
     return manager
 
 
@@ -92,9 +107,16 @@ def _check_head(what: str, expected: object, written: str | None) -> None:
         )
 
 
+PROPOSAL_SIGNALS = {
+    REVIEWED: signals.proposal_reviewed,
+    APPLIED_EVENT: signals.proposal_applied,
+    WITHDRAWN_EVENT: signals.proposal_withdrawn,
+}
+
+
 def signal_sender(bot_config: BotConfig, using: str) -> Listener:
-    """A listener sending ``version_created`` (and ``config_rolled_back``), or
-    ``label_moved``, on commit.
+    """A listener sending ``version_created`` (and ``config_rolled_back``),
+    ``label_moved`` or a ``proposal_*`` signal, on commit.
 
     With ``send_robust``: the version is committed by then, so a receiver that fails
     is logged (logger ``django.dispatch``) and the others still run, rather than turning
@@ -103,7 +125,10 @@ def signal_sender(bot_config: BotConfig, using: str) -> Listener:
 
     def send(event: Event) -> None:
         sends: list[tuple[Signal, dict[str, Any]]]
-        if isinstance(event, LabelMoved):
+        if isinstance(event, ProposalRecorded):
+            signal = PROPOSAL_SIGNALS.get(event.event.kind, signals.proposal_submitted)
+            sends = [(signal, {"proposal": event.proposal, "event": event.event})]
+        elif isinstance(event, LabelMoved):
             move = event.move
             sends = [
                 (
@@ -142,6 +167,7 @@ def signal_sender(bot_config: BotConfig, using: str) -> Listener:
 def _limits() -> dict[str, Any]:
     return {
         "labels": conf.settings.LABELS.keys(),
+        "review": conf.settings.REVIEW,
         "max_config_bytes": conf.settings.MAX_CONFIG_BYTES,
         "max_depth": conf.settings.MAX_DEPTH,
         "max_reason_length": conf.settings.MAX_REASON_LENGTH,

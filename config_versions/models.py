@@ -1,6 +1,7 @@
 """BotConfig and its immutable histories: BotConfigVersion, BotConfigChange for its own
-fields, BotConfigLabelMove for its labels, and PurgedConfig, the tombstone of a history
-removed for good.
+fields, BotConfigLabelMove for its labels, BotConfigProposalEvent for its proposals (with
+BotConfigProposal, their summary), and PurgedConfig, the tombstone of a history removed
+for good.
 
 Long because Django finds an app's tables here, and each table's rules (what may be
 deleted or archived, which columns the database keeps) sit next to its fields; the
@@ -141,6 +142,9 @@ class BotConfig(models.Model):
             ("rollback_botconfig", _("Can roll back bot config")),
             ("promote_botconfig", _("Can move bot config labels")),
             ("promote_protected_botconfig", _("Can move protected bot config labels")),
+            ("propose_botconfig", _("Can propose bot config changes")),
+            ("review_botconfig", _("Can review bot config proposals")),
+            ("bypass_review_botconfig", _("Can change bot configs without review")),
         ]
 
     def __str__(self) -> str:
@@ -529,6 +533,128 @@ class BotConfigLabelMove(ImmutableRow):
         return f"{self.bot_config}: {self.label} → v{self.to_version}"
 
 
+class BotConfigProposalEventQuerySet(ImmutableQuerySet["BotConfigProposalEvent"]):
+    refused_update = "Proposal events cannot be updated: record a new step."
+    refused_delete = "Proposal events cannot be deleted; purge_config_history removes them."
+
+
+class BotConfigProposalEvent(ImmutableRow):
+    """One recorded step of a proposal: submitted, revised, reviewed, withdrawn, applied.
+
+    Numbered per config (``sequence``) and hash-chained like label moves
+    (``config_versions.core.proposals``); the database refuses to change or delete them.
+    ``data`` is the step's JSON (a revision's config, a review's decision), kept as the
+    exact text hashed. Written by the version manager's review rules.
+    """
+
+    bot_config = models.ForeignKey(
+        BotConfig,
+        on_delete=models.PROTECT,
+        related_name="proposal_events",
+        db_index=False,  # the unique (bot_config, sequence) index serves it
+        verbose_name=_("bot config"),
+    )
+    sequence = models.PositiveIntegerField(_("sequence"))
+    proposal = models.PositiveIntegerField(
+        _("proposal"), help_text=_("Number of the proposal among the config's: 1, 2, 3 ...")
+    )
+    kind = models.CharField(_("kind"), max_length=20)
+    timestamp = models.FloatField(_("timestamp"), help_text=_("The exact Unix time recorded."))
+    created_at = models.DateTimeField(_("recorded at"))
+    actor = models.CharField(  # noqa: DJ001 - None ("unknown") and "" differ, as on versions
+        _("by"), max_length=255, null=True, blank=True
+    )
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by user"),
+    )
+    data = models.TextField(_("data"), help_text=_("The step's JSON, as hashed."))
+    chain_hash = models.CharField(_("chain hash"), max_length=64)
+    signature = models.CharField(  # noqa: DJ001 - NULL: written while no key was set
+        _("signature"), max_length=64, null=True, blank=True, editable=False
+    )
+
+    objects = BotConfigProposalEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("proposal event")
+        verbose_name_plural = _("proposal events")
+        ordering = ["bot_config", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot_config", "sequence"], name="config_versions_unique_proposal_event"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["bot_config", "proposal", "sequence"],
+                name="config_versions_proposal_steps",
+            ),
+        ]
+
+    refused_change = "Proposal events cannot be changed once saved: record a new step."
+    refused_delete = "A proposal event cannot be deleted; purge_config_history removes them."
+
+    def __str__(self) -> str:
+        return f"{self.bot_config}: proposal {self.proposal} {self.kind}"
+
+
+class BotConfigProposal(models.Model):
+    """Where a proposal stands: a summary kept beside its events to list proposals by.
+
+    Rewritten with each event, in the same transaction; the events are the record (and
+    ``verify_config_history`` checks this summary against them). Change proposals
+    through the version manager (``config_versions.review``), never here.
+    """
+
+    bot_config = models.ForeignKey(
+        BotConfig,
+        on_delete=models.PROTECT,
+        related_name="proposals",
+        db_index=False,  # the unique (bot_config, number) index serves it
+        verbose_name=_("bot config"),
+    )
+    number = models.PositiveIntegerField(_("number"))
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=[(s, _(s)) for s in ("open", "approved", "rejected", "applied", "withdrawn")],
+    )
+    author = models.CharField(  # noqa: DJ001 - None: by no one known
+        _("author"), max_length=255, null=True, blank=True
+    )
+    label = models.CharField(  # noqa: DJ001 - None: moves no label
+        _("label"), max_length=50, null=True, blank=True
+    )
+    base_version = models.PositiveIntegerField(_("base version"))
+    revision = models.PositiveIntegerField(_("revision"))
+    approvals = models.PositiveIntegerField(_("approvals"), default=0)
+    reason = models.TextField(_("reason"), blank=True)
+    applied_version = models.PositiveIntegerField(_("applied as version"), null=True, blank=True)
+    created_at = models.DateTimeField(_("submitted at"))
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot_config", "number"], name="config_versions_unique_proposal"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-updated_at"], name="config_versions_proposal_todo"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot_config}: proposal {self.number} ({self.status})"
+
+
 class PurgedConfig(ImmutableRow):
     """The tombstone ``purge_config_history`` leaves for a history it removed for good.
 
@@ -580,7 +706,14 @@ def _refuse_deletion(sender: type[models.Model], instance: models.Model, **kwarg
     raise ImmutableVersionError(cast("type[ImmutableRow]", sender).refused_delete)
 
 
-for _model in (BotConfig, BotConfigVersion, BotConfigChange, BotConfigLabelMove, PurgedConfig):
+for _model in (
+    BotConfig,
+    BotConfigVersion,
+    BotConfigChange,
+    BotConfigLabelMove,
+    BotConfigProposalEvent,
+    PurgedConfig,
+):
     pre_delete.connect(
         _refuse_deletion,
         sender=_model,

@@ -19,6 +19,8 @@ from config_versions.models import (
     BotConfig,
     BotConfigChange,
     BotConfigLabelMove,
+    BotConfigProposal,
+    BotConfigProposalEvent,
     BotConfigVersion,
     PurgedConfig,
 )
@@ -60,7 +62,13 @@ def purge_history(
         )
         qn = connections[using].ops.quote_name
         with connections[using].cursor() as cursor:
-            for model in (BotConfigLabelMove, BotConfigVersion, BotConfigChange):
+            for model in (
+                BotConfigProposal,
+                BotConfigProposalEvent,
+                BotConfigLabelMove,
+                BotConfigVersion,
+                BotConfigChange,
+            ):
                 cursor.execute(
                     f"DELETE FROM {qn(model._meta.db_table)} WHERE {qn('bot_config_id')} = %s",
                     [locked.pk],

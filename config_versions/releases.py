@@ -76,8 +76,14 @@ def move_refusal(user: User, name: str) -> str | None:
 
 
 def movable_labels(user: User) -> list[str]:
-    """The declared labels ``user`` may move, in declaration order."""
-    return [name for name in declared_labels() if move_refusal(user, name) is None]
+    """The declared labels ``user`` may move directly, in declaration order (not those
+    that move only by applying a proposal, ``REVIEW["labels"]``)."""
+    review = settings.REVIEW
+    return [
+        name
+        for name in declared_labels()
+        if not review.requires_review(name) and move_refusal(user, name) is None
+    ]
 
 
 def move_label(

@@ -50,6 +50,7 @@ from config_versions.core.stores import StoreBase
 from config_versions.core.version import VERSION_FIELDS, ConfigVersion
 from config_versions.label_storage import DatabaseLabels
 from config_versions.models import BotConfig, BotConfigVersion
+from config_versions.proposal_storage import DatabaseProposals
 from config_versions.statements import (
     CHAINED_FIELDS,
     MAX_VERSION,
@@ -80,9 +81,9 @@ class _Head(NamedTuple):
     content_hash: str | None  # None: not known (a copy whose hash the database made)
 
 
-class DatabaseStore(DatabaseLabels, StoreBase):
+class DatabaseStore(DatabaseLabels, DatabaseProposals, StoreBase):
     """The history of one BotConfig, read and appended with a query or two each; its
-    label moves come from ``DatabaseLabels``."""
+    label moves come from ``DatabaseLabels``, its proposals from ``DatabaseProposals``."""
 
     def __init__(
         self,

@@ -20,12 +20,14 @@ from django.test import override_settings
 from config_versions import conf
 from config_versions.checks import (
     BOOLS,
+    EVENT_TRIGGERS,
     KEYS,
     LABEL_SETTINGS,
     MOVE_TRIGGERS,
     NON_NEGATIVE_INTS,
     PATH_LISTS,
     POSITIVE_INTS,
+    REVIEW_SETTINGS,
     TAG,
     TRIGGERS,
     check_history_triggers,
@@ -66,7 +68,15 @@ def test_length_limits_must_be_positive_integers(name, value):
 
 
 def test_every_key_is_type_checked_once():
-    groups = [*POSITIVE_INTS, *NON_NEGATIVE_INTS, *BOOLS, *PATH_LISTS, *KEYS, *LABEL_SETTINGS]
+    groups = [
+        *POSITIVE_INTS,
+        *NON_NEGATIVE_INTS,
+        *BOOLS,
+        *PATH_LISTS,
+        *KEYS,
+        *LABEL_SETTINGS,
+        *REVIEW_SETTINGS,
+    ]
 
     assert sorted(groups) == sorted(conf.DEFAULTS)
 
@@ -297,7 +307,7 @@ def test_trigger_check_from_a_fresh_database_to_a_repaired_one(tmp_path):
     fresh = manage("check", "--database", "default")
     assert (fresh.returncode, fresh.stderr) == (0, "")
     assert manage("migrate").returncode == 0
-    assert installed() == {*TRIGGERS, *MOVE_TRIGGERS}
+    assert installed() == {*TRIGGERS, *MOVE_TRIGGERS, *EVENT_TRIGGERS}
 
     with sqlite3.connect(database) as db:
         db.execute("DROP TRIGGER config_versions_head")
@@ -314,7 +324,7 @@ def test_trigger_check_from_a_fresh_database_to_a_repaired_one(tmp_path):
     between = manage("check", "--database", "default")
     assert (between.returncode, between.stderr) == (0, "")
     assert manage("migrate").returncode == 0
-    assert installed() == {*TRIGGERS, *MOVE_TRIGGERS}
+    assert installed() == {*TRIGGERS, *MOVE_TRIGGERS, *EVENT_TRIGGERS}
     assert manage("check", "--database", "default").returncode == 0
 
 

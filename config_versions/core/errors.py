@@ -98,3 +98,41 @@ class MergeConflictError(VersionConflictError):
     ) -> None:
         super().__init__(message, expected_version, actual_version)
         self.conflicts = conflicts
+
+
+class ProposalError(ValueError):
+    """Base of the refusals of the review rules; nothing was written."""
+
+
+class ProposalNotFoundError(ProposalError):
+    """A proposal number this config does not hold (``.proposal`` names it)."""
+
+    def __init__(self, proposal: object) -> None:
+        super().__init__(f"Proposal {proposal} not found")
+        self.proposal = proposal
+
+
+class ProposalStateError(ProposalError):
+    """The proposal cannot take this step in its status (``.status``): applied twice,
+    reviewed after it was withdrawn, applied without enough approvals, an approval of
+    a revision that is no longer the current one."""
+
+    def __init__(self, message: str, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ReviewRefusedError(ProposalError):
+    """The rules refuse this person the step: approving one's own proposal, revising
+    someone else's."""
+
+
+class ReviewRequiredError(ProposalError):
+    """A label that moves only by applying an approved proposal (``.label``)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(
+            f"Label {label!r} moves only by applying an approved proposal: propose the "
+            "change (proposals/) and have it reviewed."
+        )
+        self.label = label

@@ -1,6 +1,7 @@
 """What the manager tells its listeners after each write.
 
-A listener is any callable taking a :class:`VersionWritten` or a :class:`LabelMoved`.
+A listener is any callable taking a :class:`VersionWritten`, a :class:`LabelMoved` or a
+:class:`ProposalRecorded`.
 The Django layer registers one that sends its signals once the transaction commits; the core itself
 never knows about transactions or signals.
 """
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from config_versions.core.labels import LabelMove
+from config_versions.core.proposals import Proposal, ProposalEvent
 from config_versions.core.version import ConfigVersion
 
 
@@ -29,5 +31,14 @@ class LabelMoved:
     move: LabelMove
 
 
-Event = VersionWritten | LabelMoved
+@dataclass(frozen=True)
+class ProposalRecorded:
+    """A step of a proposal was recorded (submitted, revised, reviewed, withdrawn or
+    applied): ``event`` is the recorded step, ``proposal`` the proposal after it."""
+
+    event: ProposalEvent
+    proposal: Proposal
+
+
+Event = VersionWritten | LabelMoved | ProposalRecorded
 Listener = Callable[[Event], None]

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 from config_versions.core.errors import InvalidConfigError, UnknownLabelError
 from config_versions.core.jsondata import canonical_json, is_int, sha256_hex
@@ -147,5 +147,5 @@ def as_timestamp(as_of: object) -> float:
     return value
 
 
-def is_version_number(value: object) -> bool:
+def is_version_number(value: object) -> TypeGuard[int]:
     return is_int(value) and value >= 1

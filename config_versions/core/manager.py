@@ -23,6 +23,7 @@ from config_versions.core.errors import (
     InvalidConfigError,
     MergeConflictError,
     NoConfigError,
+    ReviewRequiredError,
     StoreConflict,
     UnknownLabelError,
     VersionConflictError,
@@ -46,7 +47,15 @@ from config_versions.core.labels import (
     is_version_number,
 )
 from config_versions.core.merge import MergePreview, three_way_merge
-from config_versions.core.stores import InMemoryStore, LabelledStore, LabelStore, VersionStore
+from config_versions.core.proposals import Proposal, ReviewPolicy
+from config_versions.core.review import AppliedProposal, ReviewRules
+from config_versions.core.stores import (
+    InMemoryStore,
+    LabelledStore,
+    LabelStore,
+    ProposalStore,
+    VersionStore,
+)
 from config_versions.core.version import (
     VERSION_FIELDS,
     ConfigVersion,
@@ -81,7 +90,7 @@ class _AlreadyCurrent(Exception):
         self.version = version
 
 
-class ConfigVersionManager:
+class ConfigVersionManager(ReviewRules):
     """Create, update, roll back and inspect the versions of one configuration.
 
     With no arguments it keeps history in memory, exactly as the seed document shows.
@@ -93,6 +102,9 @@ class ConfigVersionManager:
     :class:`~config_versions.core.events.VersionWritten` after each new version and a
     :class:`~config_versions.core.events.LabelMoved` after each label move. ``labels``
     names the labels that may be used (besides ``latest``); None allows any slug.
+    ``review`` is the :class:`~config_versions.core.proposals.ReviewPolicy` of
+    proposals (``propose``, ``review_proposal``, ``apply_proposal``, in
+    ``core.review``); its labels move only by applying an approved proposal.
 
     A write that would change nothing (an update to the current config, a rollback to
     a version whose config is the current one) writes nothing and returns the current
@@ -111,6 +123,7 @@ class ConfigVersionManager:
         clock: Callable[[], float] = time.time,
         listeners: Sequence[Listener] = (),
         labels: Collection[str] | None = None,
+        review: ReviewPolicy | None = None,
     ) -> None:
         self._store: VersionStore = store if store is not None else InMemoryStore()
         self.clock = clock
@@ -122,6 +135,7 @@ class ConfigVersionManager:
         self.listeners = list(listeners)
         # The label names this manager may use besides ``latest``; None: any slug.
         self.declared_labels = None if labels is None else frozenset(labels)
+        self.review_policy = review if review is not None else ReviewPolicy()
 
     @property
     def store(self) -> VersionStore:
@@ -402,10 +416,14 @@ class ConfigVersionManager:
         ``expected_version`` is the version the label must point at now (0: not set
         yet), else :class:`VersionConflictError`. A version this history does not hold
         raises :class:`VersionNotFoundError`; a name that is not a declared label (or
-        is ``latest``) :class:`UnknownLabelError`. Moving a label to the version it
-        already points at writes nothing and returns its last move with ``unchanged``.
+        is ``latest``) :class:`UnknownLabelError`; a label the review policy names
+        :class:`ReviewRequiredError` (it moves by ``apply_proposal``). Moving a label to
+        the version it already points at writes nothing and returns its last move with
+        ``unchanged``.
         """
         name = self._check_label(name, movable=True)
+        if self.review_policy.requires_review(name):
+            raise ReviewRequiredError(name)
         if not is_version_number(version):
             raise VersionNotFoundError(version)
         if expected_version is not None and (
@@ -493,8 +511,9 @@ class ConfigVersionManager:
     # Serialisation -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Every version, oldest first, and (when labels were ever moved) every label
-        move, oldest first, under ``label_moves``."""
+        """Every version, oldest first, and (when there are any) every label move
+        under ``label_moves`` and every proposal event under ``proposal_events``, oldest
+        first."""
         versions = self._store.all_versions()
         data: dict[str, Any] = {
             "current_version": versions[-1].version if versions else 0,
@@ -504,6 +523,10 @@ class ConfigVersionManager:
             moves = self._store.label_moves()
             if moves:
                 data["label_moves"] = [move.to_dict() for move in reversed(moves)]
+        if isinstance(self._store, ProposalStore):
+            events = self._store.proposal_events()
+            if events:
+                data["proposal_events"] = [event.to_dict() for event in events]
         return data
 
     @classmethod
@@ -550,6 +573,7 @@ class ConfigVersionManager:
                 ) from None
             manager._notify(VersionWritten(restored))
         manager._restore_label_moves(data.get("label_moves", []), len(raw_versions))
+        manager._restore_proposal_events(data.get("proposal_events", []), len(raw_versions))
         return manager
 
     def _restore_label_moves(self, raw_moves: object, versions: int) -> None:
@@ -659,6 +683,15 @@ class ConfigVersionManager:
 
     async def alabel_history(self, name: str | None = None) -> list[LabelMove]:
         return await self._async(self.label_history)(name)
+
+    async def apropose(self, *args: Any, **kwargs: Any) -> Proposal:
+        return await self._async(self.propose)(*args, **kwargs)
+
+    async def areview_proposal(self, *args: Any, **kwargs: Any) -> Proposal:
+        return await self._async(self.review_proposal)(*args, **kwargs)
+
+    async def aapply_proposal(self, *args: Any, **kwargs: Any) -> AppliedProposal:
+        return await self._async(self.apply_proposal)(*args, **kwargs)
 
     # Internals -----------------------------------------------------------------
 

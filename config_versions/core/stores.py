@@ -17,6 +17,7 @@ from config_versions.core.errors import StoreConflict, VersionNotFoundError
 from config_versions.core.jsondata import GENESIS
 from config_versions.core.jsondata import content_hash as config_content_hash
 from config_versions.core.labels import LabelMove, move_chain_hash
+from config_versions.core.proposals import Proposal, ProposalEvent, event_chain_hash
 from config_versions.core.version import ConfigVersion
 
 P = ParamSpec("P")
@@ -152,6 +153,31 @@ class LabelledStore(VersionStore, LabelStore, Protocol):
     """A store of versions and of label moves: what the manager's label rules need."""
 
 
+@runtime_checkable
+class ProposalStore(Protocol):
+    """Storage of a config's proposal events (see ``core.proposals``), beside its
+    versions and label moves: numbered per config by ``sequence`` and chained."""
+
+    def proposal_events(self, proposal: int | None = None) -> list[ProposalEvent]:
+        """The events of ``proposal`` (of every proposal if None), oldest first."""
+        ...
+
+    def last_proposal(self) -> int:
+        """The highest proposal number used; 0 before the first."""
+        ...
+
+    def append_proposal_event(self, event: ProposalEvent, state: Proposal) -> ProposalEvent:
+        """Store ``event`` as the config's next one; return it with its ``sequence``
+        and ``chain_hash``. ``state`` is the proposal as it stands after the event, for
+        a store that keeps a summary of each proposal to list them by. Called by the
+        manager inside ``serialized()``."""
+        ...
+
+
+class ReviewedStore(LabelledStore, ProposalStore, Protocol):
+    """Versions, label moves and proposals: what the manager's review rules need."""
+
+
 class StoreBase:
     """Default capabilities; a custom store may subclass this and override them."""
 
@@ -187,8 +213,10 @@ class InMemoryStore(StoreBase):
         # copy, faster than copy.deepcopy of the dict would. Each row also keeps its
         # content hash, which tells an unchanged write apart.
         self._rows: list[tuple[ConfigVersion, str, str]] = []
-        # Label moves, oldest first (frozen dataclasses: shared safely).
+        # Label moves and proposal events, oldest first (frozen: shared safely; an
+        # event's data is copied in and out as JSON text).
         self._moves: list[LabelMove] = []
+        self._events: list[tuple[ProposalEvent, str]] = []
 
     @contextmanager
     def serialized(self) -> Iterator[int]:
@@ -302,6 +330,26 @@ class InMemoryStore(StoreBase):
             stored = replace(numbered, chain_hash=move_chain_hash(previous, numbered))
             self._moves.append(stored)
             return stored
+
+    # Proposals -----------------------------------------------------------------
+
+    def proposal_events(self, proposal: int | None = None) -> list[ProposalEvent]:
+        return [
+            replace(event, data=json.loads(data))
+            for event, data in self._events
+            if proposal is None or event.proposal == proposal
+        ]
+
+    def last_proposal(self) -> int:
+        return max((event.proposal for event, _ in self._events), default=0)
+
+    def append_proposal_event(self, event: ProposalEvent, state: Proposal) -> ProposalEvent:
+        with self._lock:
+            previous = self._events[-1][0].chain_hash if self._events else GENESIS
+            numbered = replace(event, sequence=len(self._events) + 1, chain_hash="")
+            stored = replace(numbered, chain_hash=event_chain_hash(previous, numbered))
+            self._events.append((replace(stored, data={}), json.dumps(event.data)))
+            return replace(stored, data=json.loads(self._events[-1][1]))
 
     @staticmethod
     def _thaw(row: tuple[ConfigVersion, str, str]) -> ConfigVersion:
