@@ -19,7 +19,7 @@ from django.db import DatabaseError, IntegrityError, connections, models, transa
 
 from config_versions.conf import settings as cv_settings
 from config_versions.core.errors import StoreConflict
-from config_versions.core.jsondata import GENESIS, canonical_json
+from config_versions.core.jsondata import GENESIS, normalize_config
 from config_versions.core.proposals import Proposal, ProposalEvent, event_chain_hash
 from config_versions.core.signing import sign_chain_hash
 from config_versions.models import BotConfigProposal, BotConfigProposalEvent
@@ -78,6 +78,9 @@ class DatabaseProposals:
         link = event_chain_hash(previous, numbered)
         key = cv_settings.SIGNING_KEY
         when = created_at(event.timestamp)
+        # Kept as written (key order included: a config applied later keeps it); the
+        # chain hash covers the canonical form.
+        _, text = normalize_config(event.data, copy=False)
         try:
             with transaction.atomic(using=self.using):
                 BotConfigProposalEvent.objects.using(self.using).create(
@@ -89,7 +92,7 @@ class DatabaseProposals:
                     created_at=when,
                     actor=event.actor,
                     actor_user_id=self.user_id,
-                    data=canonical_json(event.data),
+                    data=text,
                     chain_hash=link,
                     signature=sign_chain_hash(key, link) if key else None,
                 )
