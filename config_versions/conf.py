@@ -151,11 +151,8 @@ class Settings:
     @property
     def REVIEW(self) -> ReviewPolicy:
         value = get("REVIEW")
-        merged = {**DEFAULTS["REVIEW"], **(value if isinstance(value, dict) else {})}
-        try:
-            return ReviewPolicy.from_mapping(merged)
-        except (TypeError, ValueError):  # checks.py reports it (E012)
-            return ReviewPolicy.from_mapping(DEFAULTS["REVIEW"])
+        # A mistaken value keeps its default while checks.py reports it (E012).
+        return ReviewPolicy.from_mapping(value if isinstance(value, dict) else {})
 
     def is_protected_label(self, name: str) -> bool:
         return bool(self.LABELS.get(name, {}).get("protected", False))

@@ -87,16 +87,37 @@ else:
 PY
 }
 
+# The server databases run at the same time (SERIAL=1: one after the other): much of
+# their time is spent waiting on the server, and each has a database of its own. Each
+# pass's output is kept and printed whole when it ends.
+servers=()
 for server in postgresql mariadb; do
   if [ $server = postgresql ]; then url=$PG_URL; else url=$MYSQL_URL; fi
   if probe "$url"; then
-    # The browser tests drive the same admin code; once (on SQLite) is enough.
-    run_pytest "$server" "$url" -m "not browser"
+    servers+=("$server")
   elif [ "${REQUIRE_ALL_DATABASES:-0}" = 1 ]; then
     fail "$server is required but does not answer at $url (or its driver is missing)"
   else
     notes+=("SKIPPED: $server (nothing answers at $url, or its driver is missing)")
   fi
+done
+server_pass() {  # name: runs the pass, its output to $REPORTS/<name>.log, exit status kept
+  local url=$PG_URL
+  [ "$1" = postgresql ] || url=$MYSQL_URL
+  # The browser tests drive the same admin code; once (on SQLite) is enough.
+  ( status=0; notes=(); ran=()
+    run_pytest "$1" "$url" -m "not browser"
+    echo $status >"$REPORTS/$1.status" ) >"$REPORTS/$1.log" 2>&1
+}
+pids=()
+for server in "${servers[@]}"; do
+  if [ "${SERIAL:-0}" = 1 ]; then server_pass "$server"; else server_pass "$server" & pids+=($!); fi
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+for server in "${servers[@]}"; do
+  cat "$REPORTS/$server.log"
+  ran+=("$server")
+  [ "$(cat "$REPORTS/$server.status" 2>/dev/null)" = 0 ] || fail "tests on $server"
 done
 
 step "coverage"

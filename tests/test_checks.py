@@ -371,3 +371,51 @@ def test_a_missing_label_move_trigger_is_reported():
         with connection.schema_editor() as editor:
             migration.install(None, editor)
     assert check_history_triggers(databases=["default"]) == []
+
+
+@pytest.mark.parametrize(
+    ("review", "ids"),
+    [
+        ({}, []),
+        ({"required_approvals": 2, "labels": ["production"], "all_writes": True}, []),
+        ({"allow_self_approval": True}, []),
+        (["production"], ["config_versions.E012"]),
+        ({"labels": ["canary"]}, ["config_versions.E012"]),
+        ({"labels": "production"}, ["config_versions.E012"]),
+        ({"labels": [1]}, ["config_versions.E012"]),
+        ({"required_approvals": 0}, ["config_versions.E012"]),
+        ({"required_approvals": True}, ["config_versions.E012"]),
+        ({"required_approvals": "2"}, ["config_versions.E012"]),
+        ({"allow_self_approval": "no"}, ["config_versions.E012"]),
+        ({"approvers": ["ann"]}, ["config_versions.E012"]),
+    ],
+)
+def test_the_review_setting_is_checked(review, ids):
+    labels = {"staging": {}, "production": {"protected": True}}
+    with override_settings(CONFIG_VERSIONS={"LABELS": labels, "REVIEW": review}):
+        assert [m.id for m in check_settings()] == ids
+        # Whatever the mistake, the app keeps running on a sound policy meanwhile.
+        policy = conf.settings.REVIEW
+        assert policy.required_approvals >= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_missing_proposal_event_trigger_is_reported():
+    table = "config_versions_botconfigproposalevent"
+    name = "config_versions_proposal_events_immutable"
+    drop = (
+        f"DROP TRIGGER {name} ON {table}"
+        if connection.vendor == "postgresql"
+        else (f"DROP TRIGGER {name}")
+    )
+    migration = importlib.import_module("config_versions.migrations.0008_proposals")
+    with connection.cursor() as cursor:
+        cursor.execute(drop)
+    try:
+        messages = check_history_triggers(databases=["default"])
+        assert [m.id for m in messages] == ["config_versions.E008"]
+        assert name in messages[0].msg
+    finally:
+        with connection.schema_editor() as editor:
+            migration.runner(migration.EVENTS, 0)(None, editor)
+    assert check_history_triggers(databases=["default"]) == []

@@ -119,7 +119,7 @@ def test_apply_is_one_transaction_with_its_label_move(config):
     assert config.current_version == 1
     # And once the database takes moves again, the apply goes through.
     applied = BotConfig.objects.get(pk=config.pk).version_manager.apply_proposal(number)
-    assert (applied.version.version, applied.move.to_version) == (2, 2)  # type: ignore[union-attr]
+    assert (applied.version.version, applied.move.to_version) == (2, 2)
 
 
 def _refusing_inserts(table: str) -> Any:

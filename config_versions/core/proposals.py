@@ -64,13 +64,33 @@ class ReviewPolicy:
     labels: frozenset[str] = frozenset()
     all_writes: bool = False
 
+    def __post_init__(self) -> None:
+        approvals = self.required_approvals
+        if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 1:
+            raise ValueError(f"required_approvals must be at least 1, not {approvals!r}")
+
     @classmethod
     def from_mapping(cls, value: Mapping[str, Any]) -> ReviewPolicy:
+        """A policy from a settings-like mapping; a value of the wrong type is left out
+        (the default stands: the site's checks report it)."""
+        defaults = cls()
+        approvals = value.get("required_approvals", 1)
+        if isinstance(approvals, bool) or not isinstance(approvals, int) or approvals < 1:
+            approvals = defaults.required_approvals
+        labels = value.get("labels", ())
+        if not isinstance(labels, list | tuple | set | frozenset):
+            labels = ()
+        flags = {
+            name: flag if isinstance(flag := value.get(name, default), bool) else default
+            for name, default in (
+                ("allow_self_approval", defaults.allow_self_approval),
+                ("all_writes", defaults.all_writes),
+            )
+        }
         return cls(
-            required_approvals=int(value.get("required_approvals", 1)),
-            allow_self_approval=bool(value.get("allow_self_approval", False)),
-            labels=frozenset(value.get("labels", ())),
-            all_writes=bool(value.get("all_writes", False)),
+            required_approvals=approvals,
+            labels=frozenset(name for name in labels if isinstance(name, str)),
+            **flags,
         )
 
     def requires_review(self, label: str) -> bool:
