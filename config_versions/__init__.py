@@ -7,6 +7,7 @@ no Django settings (and does not import Django at all).
 from __future__ import annotations
 
 from config_versions.core import (
+    AppliedProposal,
     ConfigArchivedError,
     ConfigExistsError,
     ConfigVersion,
@@ -19,6 +20,16 @@ from config_versions.core import (
     MergeConflictError,
     MergePreview,
     NoConfigError,
+    Proposal,
+    ProposalError,
+    ProposalEvent,
+    ProposalNotFoundError,
+    ProposalRecorded,
+    ProposalStateError,
+    ProposalStore,
+    ReviewPolicy,
+    ReviewRefusedError,
+    ReviewRequiredError,
     StoreBase,
     UnchangedLabelMove,
     UnchangedVersion,
@@ -30,6 +41,7 @@ from config_versions.core import (
 )
 
 __all__ = [
+    "AppliedProposal",
     "ConfigArchivedError",
     "ConfigExistsError",
     "ConfigVersion",
@@ -42,6 +54,16 @@ __all__ = [
     "MergeConflictError",
     "MergePreview",
     "NoConfigError",
+    "Proposal",
+    "ProposalError",
+    "ProposalEvent",
+    "ProposalNotFoundError",
+    "ProposalRecorded",
+    "ProposalStateError",
+    "ProposalStore",
+    "ReviewPolicy",
+    "ReviewRefusedError",
+    "ReviewRequiredError",
     "StoreBase",
     "UnchangedLabelMove",
     "UnchangedVersion",

@@ -9,20 +9,34 @@ from config_versions.core.errors import (
     InvalidConfigError,
     MergeConflictError,
     NoConfigError,
+    ProposalError,
+    ProposalNotFoundError,
+    ProposalStateError,
+    ReviewRefusedError,
+    ReviewRequiredError,
     StoreConflict,
     UnknownLabelError,
     VersionConflictError,
     VersionNotFoundError,
 )
-from config_versions.core.events import LabelMoved, VersionWritten
+from config_versions.core.events import LabelMoved, ProposalRecorded, VersionWritten
 from config_versions.core.labels import LATEST, LabelMove, UnchangedLabelMove
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.merge import MergePreview, apply_changes, three_way_merge
-from config_versions.core.stores import InMemoryStore, LabelStore, StoreBase, VersionStore
+from config_versions.core.proposals import Proposal, ProposalEvent, ReviewPolicy
+from config_versions.core.review import AppliedProposal
+from config_versions.core.stores import (
+    InMemoryStore,
+    LabelStore,
+    ProposalStore,
+    StoreBase,
+    VersionStore,
+)
 from config_versions.core.version import ConfigVersion, UnchangedVersion
 
 __all__ = [
     "LATEST",
+    "AppliedProposal",
     "ConfigArchivedError",
     "ConfigExistsError",
     "ConfigVersion",
@@ -35,6 +49,16 @@ __all__ = [
     "MergeConflictError",
     "MergePreview",
     "NoConfigError",
+    "Proposal",
+    "ProposalError",
+    "ProposalEvent",
+    "ProposalNotFoundError",
+    "ProposalRecorded",
+    "ProposalStateError",
+    "ProposalStore",
+    "ReviewPolicy",
+    "ReviewRefusedError",
+    "ReviewRequiredError",
     "StoreBase",
     "StoreConflict",
     "UnchangedLabelMove",
