@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config_versions import releases
-from config_versions.api import label_schema, schema
+from config_versions.api import label_schema, proposal_schema, schema
 from config_versions.api.base import (
     INVALID_CONFIG,
     BotConfigAPIView,
@@ -47,6 +47,7 @@ from config_versions.api.pagination import ApiPagination
 from config_versions.api.serializers import BotConfigDetailSerializer
 from config_versions.conf import settings
 from config_versions.core.errors import (
+    ReviewRequiredError,
     UnknownLabelError,
     VersionConflictError,
     VersionNotFoundError,
@@ -227,7 +228,7 @@ class LabelDetailView(BotConfigAPIView):
             400: label_schema.BAD_LABEL_WRITE,
             403: label_schema.MAY_NOT_MOVE,
             404: label_schema.MISSING_VERSION,
-            409: label_schema.LABEL_CONFLICT,
+            409: proposal_schema.LABEL_CONFLICT,
             412: label_schema.LABEL_PRECONDITION_FAILED,
         },
         exclude=label_schema.WITHOUT_LABELS,
@@ -252,6 +253,8 @@ class LabelDetailView(BotConfigAPIView):
                 reason=data.get("reason", ""),
                 expected_version=expected if expected is not None else pinned,
             )
+        except ReviewRequiredError as exc:
+            return _review_required(request, exc)
         except VersionConflictError as exc:
             return _label_conflict(name, exc, from_if_match=from_if_match)
         except VersionNotFoundError:
@@ -285,6 +288,20 @@ class LabelDetailView(BotConfigAPIView):
 
 def _pointer(move: LabelMove | None) -> tuple[int | None, int | None]:
     return (move.to_version, move.sequence) if move is not None else (None, None)
+
+
+def _review_required(request: Request, exc: ReviewRequiredError) -> Response:
+    """409 for a label in REVIEW["labels"]: it moves by applying an approved proposal."""
+    proposals = request.build_absolute_uri("../../proposals/")
+    return Response(
+        {
+            "detail": f"{exc} Propose it: POST {proposals} with the config and "
+            f'"label": "{exc.label}".',
+            "label": exc.label,
+            "proposals": proposals,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
 
 
 def _label_conflict(name: str, exc: VersionConflictError, *, from_if_match: bool) -> Response:

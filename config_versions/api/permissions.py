@@ -9,12 +9,17 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Actions whose rule needs more than the user (the label, the proposal) or is not a
+# model permission alone: the view asks config_versions.releases or .review.
+VIEW_DECIDES = frozenset({"promote", "propose", "review", "withdraw"})
 
 
 class BotConfigPermission(BasePermission):
     """Read needs ``view_botconfig``, create ``add_botconfig``, a new version
     ``change_botconfig`` and a rollback ``rollback_botconfig``; moving a label
-    (``promote``) is left to ``releases.move_refusal``, asked by the view.
+    (``promote``) is left to ``releases.move_refusal``, asked by the view, and so are
+    proposing, reviewing and withdrawing proposals to ``config_versions.review``
+    (applying one writes a version: ``change``).
 
     A view names the action it performs in ``permission_action`` when the HTTP method
     alone does not say (a rollback is a POST, like a create).
@@ -38,10 +43,11 @@ class BotConfigPermission(BasePermission):
         if action is None:
             # Methods we do not serve (PATCH, DELETE) get their 405 from the view.
             return True
-        if action == "promote":
+        if action in VIEW_DECIDES:
             # Moving a label: which user may move which label is releases.move_refusal's
-            # rule (it needs the label: a protected one asks for more); the view asks it
-            # and answers its refusal 403, with its reason.
+            # rule (it needs the label: a protected one asks for more); proposing,
+            # reviewing and withdrawing are config_versions.review's. The view asks the
+            # rule and answers its refusal 403, with its reason.
             return True
         allowed = bool(user.has_perm(f"config_versions.{action}_botconfig"))
         if action == "rollback":

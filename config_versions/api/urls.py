@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from config_versions.api import labels, views
+from config_versions.api import labels, proposals, views
 
 app_name = "config_versions_api"
 
@@ -31,5 +31,35 @@ urlpatterns = [
         "configs/<str:slug>/labels/<str:label>/history/",
         labels.LabelHistoryView.as_view(),
         name="label-history",
+    ),
+    path(
+        "configs/<str:slug>/proposals/",
+        proposals.ProposalListView.as_view(),
+        name="proposal-list",
+    ),
+    path(
+        "configs/<str:slug>/proposals/<str:id>/",
+        proposals.ProposalDetailView.as_view(),
+        name="proposal-detail",
+    ),
+    path(
+        "configs/<str:slug>/proposals/<str:id>/reviews/",
+        proposals.ProposalReviewView.as_view(),
+        name="proposal-reviews",
+    ),
+    path(
+        "configs/<str:slug>/proposals/<str:id>/apply/",
+        proposals.ProposalApplyView.as_view(),
+        name="proposal-apply",
+    ),
+    path(
+        "configs/<str:slug>/proposals/<str:id>/withdraw/",
+        proposals.ProposalWithdrawView.as_view(),
+        name="proposal-withdraw",
+    ),
+    path(
+        "configs/<str:slug>/proposals/<str:id>/revisions/",
+        proposals.ProposalRevisionView.as_view(),
+        name="proposal-revisions",
     ),
 ]

@@ -16,7 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config_versions.api import label_schema, schema
+from config_versions.api import label_schema, proposal_schema, proposals, schema
 from config_versions.api.base import (
     INVALID_CONFIG,
     BotConfigAPIView,
@@ -26,10 +26,7 @@ from config_versions.api.base import (
     invalid,
     validated,
 )
-from config_versions.api.conditional import (
-    config_etag,
-    version_etag,
-)
+from config_versions.api.conditional import config_etag, version_etag
 from config_versions.api.errors import refuse_archived_slug, was_created
 from config_versions.api.label_serializers import ServedQuerySerializer, VersionListEntrySerializer
 from config_versions.api.labels import CONFIG_VERSION, default_label, labelled, serve_label
@@ -188,9 +185,10 @@ class ConfigDetailView(BotConfigAPIView):
             schema.etag_header(200),
             label_schema.config_version_header(200),
         ],
-        responses={200: ConfigWriteResultSerializer, **schema.WRITE_ERRORS},
+        responses={200: ConfigWriteResultSerializer, **proposal_schema.DIRECT_WRITE_ERRORS},
     )
     def put(self, request: Request, slug: str) -> Response:
+        proposals.refuse_direct_write(request, "proposals/")  # REVIEW["all_writes"]
         write = self.write_request(slug, VersionWriteSerializer)
         bot, data = write.bot, write.data
         try:
@@ -356,10 +354,11 @@ class RollbackView(BotConfigAPIView):
         responses={
             200: RollbackResultSerializer,
             201: RollbackResultSerializer,
-            **schema.WRITE_ERRORS,
+            **proposal_schema.DIRECT_WRITE_ERRORS,
         },
     )
     def post(self, request: Request, slug: str) -> Response:
+        proposals.refuse_direct_write(request, "../proposals/")  # REVIEW["all_writes"]
         write = self.write_request(slug, RollbackSerializer)
         bot, data = write.bot, write.data
         target = data["to_version"]
