@@ -4,11 +4,13 @@
     python smoke_check.py --url http://127.0.0.1:8000 --login admin:admin --token KEY
 
 Logs in to the admin, opens the config changelist, a config's change form, history and
-diff pages, and loads every static file those pages reference; reads a config through
-the API (ETag, then 304), and through each of its labels that is set, and loads the
-OpenAPI schema and docs page. Any missing template, static file or migration shows up
-as a failed request. Standard library only, so it runs in any virtualenv that has the
-app installed, e.g. the packaging test's.
+diff pages, its proposals and the review page of its newest proposal, and loads every
+static file those pages reference; reads a config through the API (ETag, then 304), and
+through each of its labels that is set, lists its proposals and reads the newest one
+(with its diffs and merge preview), and loads the OpenAPI schema and docs page. Any
+missing template, static file or migration shows up as a failed request. Standard
+library only, so it runs in any virtualenv that has the app installed, e.g. the
+packaging test's.
 """
 
 from __future__ import annotations
@@ -112,6 +114,10 @@ def check_admin(site: Site, username: str, password: str, slug: str) -> None:
     site.page(f"/admin/config_versions/botconfig/{pk}/change/", must_contain="reason")
     site.page(f"/admin/config_versions/botconfig/{pk}/history/")
     site.page(f"/admin/config_versions/botconfig/{pk}/diff/")
+    proposals = site.page(f"/admin/config_versions/botconfig/{pk}/proposals/")
+    match = re.search(rf'href="(/admin/config_versions/botconfig/{pk}/proposals/\d+/)"', proposals)
+    if match is not None:
+        site.page(match.group(1), must_contain="csrfmiddlewaretoken")
 
 
 def check_api(site: Site, token: str, slug: str) -> None:
@@ -127,6 +133,7 @@ def check_api(site: Site, token: str, slug: str) -> None:
     site.get(f"/api/configs/{slug}/", expect=304, headers={**auth, "If-None-Match": etag})
     say(f"ok   GET /api/configs/{slug}/ with If-None-Match: 304")
     check_labels(site, auth, slug)
+    check_proposals(site, auth, slug)
     schema, _ = site.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"})
     if "/api/configs/" not in schema:
         raise CheckFailed("the OpenAPI schema does not describe /api/configs/")
@@ -152,6 +159,25 @@ def check_labels(site: Site, auth: dict[str, str], slug: str) -> None:
         etag = headers.get("ETag") or ""
         site.get(path, expect=304, headers={**auth, "If-None-Match": etag})
         say(f"ok   GET {path}: version {version}, then 304")
+
+
+def check_proposals(site: Site, auth: dict[str, str], slug: str) -> None:
+    """The config's proposals, and the newest one with what a reviewer reads."""
+    path = f"/api/configs/{slug}/proposals/"
+    body, _ = site.get(path, headers=auth)
+    listed = json.loads(body)
+    if not isinstance(listed.get("results"), list):
+        raise CheckFailed(f"GET {path} gave no list: {body[:200]}")
+    say(f"ok   GET {path}: {listed.get('count', 0)} proposal(s)")
+    if not listed["results"]:
+        return
+    newest = f"{path}{listed['results'][0]['id']}/"
+    body, _ = site.get(newest, headers=auth)
+    found = json.loads(body)
+    if "merge_preview" not in found or "diff_from_base" not in found:
+        raise CheckFailed(f"GET {newest} gave no diff or merge preview: {body[:200]}")
+    onto = found["merge_preview"]["onto_version"]
+    say(f"ok   GET {newest}: {found['status']}, merge preview onto v{onto}")
 
 
 def say(line: str) -> None:

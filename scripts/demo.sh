@@ -51,14 +51,17 @@ cat <<TEXT
   API docs  $base/api/docs/
 
   Releases: each config has a staging and a protected production label. Editors (marcus,
-  sofia) may move staging; only Leads (priya, jonas) may move production ("Promote to...").
+  sofia) may move staging ("Promote to..."); production moves only through review: a
+  proposal (lena may only propose), approved by someone else (amara reviews, so do the
+  Leads) and applied by a Lead (priya, jonas). Each bot has proposals waiting.
 
   A bot reading its production config (ETag: send it back as If-None-Match and get a 304
   until the config changes):
     curl -i -H "Authorization: Token $token" "$base/api/configs/support-bot/?label=production"
 
-  A bot that follows production and prints each release (promote a support-bot version to
-  production in the admin as priya to see it; --label latest follows every edit instead):
+  A bot that follows production and prints each release (to see one, approve lena's open
+  proposal on support-bot as amara, then apply it as priya; --label latest follows every
+  edit instead):
     $PY example_project/bot_client.py support-bot --url $base --token $token --interval 2
 
   DEMO ONLY: the passwords above are public. Stop the server with Ctrl-C.

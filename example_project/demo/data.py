@@ -5,9 +5,18 @@ A history is a first config followed by steps. A step either edits the previous 
 an earlier version. Writing edits instead of whole configs keeps each change as small
 and readable as the reason given for it.
 
-Beside its versions a bot has releases: moves of its labels (``staging``, then the
-protected ``production``), each some hours after the version it follows was written.
-Editors move staging only; production is moved by Leads, and once moved back.
+Beside its versions a bot has releases and proposals. ``staging`` is moved directly
+(Editors and Leads). ``production`` is protected and under review
+(``CONFIG_VERSIONS["REVIEW"]``): it moves only when a Lead applies a proposal that
+someone other than its author approved. Most proposals release a version that staging
+has tried, as it is; a step ``through`` review is a change proposed for production,
+whose version is written when it is applied (the production rollback of the support
+bot, and a refund policy merged onto that rollback). The newest proposals are left as a
+team leaves them: waiting for a review, approved and not applied yet, rejected with a
+comment, withdrawn, and one whose edits now conflict with newer work.
+
+Every moment is ``(version, hours)``: that many hours after the version was written
+(before it, when negative).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config_versions.core.diff import split_pointer
+from config_versions.core.proposals import APPROVE, REJECT
 
 REMOVE = object()
 
@@ -30,14 +40,20 @@ class Role:
 
 PROMOTE = "promote_botconfig"
 PROMOTE_PROTECTED = "promote_protected_botconfig"
+PROPOSE = "propose_botconfig"
+REVIEW = "review_botconfig"
+STAGING = "staging"
+PRODUCTION = "production"
 
 GROUPS: dict[str, Role] = {
     "Editors": Role(
-        "edit configs, promote to staging; no new bots, no rollback, no production",
+        "edit configs, promote to staging, propose changes for production; no new bots, "
+        "no rollback",
         ("view_botconfig", "change_botconfig", "view_botconfigversion", PROMOTE),
     ),
     "Leads": Role(
-        "edit, create and roll back configs, promote to staging and production",
+        "edit, create and roll back configs, promote to staging, review proposals and "
+        "apply them to production",
         (
             "view_botconfig",
             "add_botconfig",
@@ -45,9 +61,19 @@ GROUPS: dict[str, Role] = {
             "rollback_botconfig",
             "view_botconfigversion",
             PROMOTE,
-            # production is a protected label: moving it needs this one too.
+            # production is a protected label: moving it (by applying a proposal)
+            # needs this one too.
             PROMOTE_PROTECTED,
+            REVIEW,
         ),
+    ),
+    "Proposers": Role(
+        "propose changes for review; their edits never become versions by themselves",
+        ("view_botconfig", "view_botconfigversion", PROPOSE),
+    ),
+    "Reviewers": Role(
+        "approve or reject proposals; no edits, no apply",
+        ("view_botconfig", "view_botconfigversion", REVIEW),
     ),
     # Service accounts of running bots: read their config through the API.
     "Bots": Role("read configs through the API", ("view_botconfig",)),
@@ -58,6 +84,11 @@ def label_movers(protected: bool) -> list[str]:
     """The groups that may move a label: a protected one needs both permissions."""
     needed = {PROMOTE, PROMOTE_PROTECTED} if protected else {PROMOTE}
     return [group for group, role in GROUPS.items() if needed <= set(role.permissions)]
+
+
+def reviewers() -> list[str]:
+    """The groups that may approve or reject proposals."""
+    return [group for group, role in GROUPS.items() if REVIEW in role.permissions]
 
 
 @dataclass(frozen=True)
@@ -74,6 +105,8 @@ PEOPLE = (
     Person("jonas", "Jonas", "Weber", "Leads"),
     Person("marcus", "Marcus", "Okafor", "Editors"),
     Person("sofia", "Sofia", "Lindqvist", "Editors"),
+    Person("lena", "Lena", "Fischer", "Proposers"),
+    Person("amara", "Amara", "Nwosu", "Reviewers"),
     Person("bot-runtime", "Bot", "Runtime", "Bots", is_staff=False),
 )
 # DEMO ONLY, published on purpose: the staff accounts above log in with STAFF_PASSWORD
@@ -83,6 +116,31 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"
 BOT_USERNAME = "bot-runtime"
 
+# (version, hours after it was written; negative: before it)
+When = tuple[int, float]
+
+
+@dataclass(frozen=True)
+class Review:
+    reviewer: str
+    decision: str  # APPROVE or REJECT
+    comment: str
+    at: When
+
+
+@dataclass(frozen=True)
+class Through:
+    """How a step's version came to be through review: its author proposed the step
+    (made from version ``base``, for ``PRODUCTION``) at ``submitted``, ``reviews``
+    followed, and ``applied_by`` applied it at the step's moment, which wrote the
+    version and moved production to it. A base older than the newest version then is
+    merged onto it (three-way)."""
+
+    base: int
+    submitted: When
+    reviews: tuple[Review, ...]
+    applied_by: str
+
 
 @dataclass(frozen=True)
 class Step:
@@ -90,23 +148,82 @@ class Step:
     reason: str
     edits: dict[str, Any] = field(default_factory=dict)
     rollback_to: int | None = None
+    through: Through | None = None
+
+    @property
+    def writer(self) -> str:
+        """Who wrote the version: the author, or whoever applied the proposal."""
+        return self.author if self.through is None else self.through.applied_by
 
 
 @dataclass(frozen=True)
 class Release:
-    """``label`` moved to ``version``, ``hours`` after version ``after`` was written
-    (by default ``version`` itself: a promotion; a move back names the later version)."""
+    """``label`` moved directly to ``version``, ``hours`` after it was written."""
 
     label: str
     version: int
     author: str
     reason: str
     hours: float
-    after: int | None = None
 
     @property
-    def anchor(self) -> int:
-        return self.version if self.after is None else self.after
+    def at(self) -> When:
+        return (self.version, self.hours)
+
+
+@dataclass(frozen=True)
+class Applied:
+    by: str
+    at: When
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    by: str
+    at: When
+    reason: str
+
+
+@dataclass(frozen=True)
+class Proposed:
+    """A proposal that writes no version of the demo's history: ``author`` proposes
+    version ``base``'s config with ``edits`` (none: a release of ``base`` as it is) at
+    ``at``, for ``label``; then its reviews, and it is applied, withdrawn, or left."""
+
+    author: str
+    reason: str
+    base: int
+    at: When
+    edits: dict[str, Any] = field(default_factory=dict)
+    reviews: tuple[Review, ...] = ()
+    label: str | None = PRODUCTION
+    applied: Applied | None = None
+    withdrawn: Withdrawn | None = None
+
+    @property
+    def is_release(self) -> bool:
+        return not self.edits
+
+
+def release(
+    version: int,
+    author: str,
+    reason: str,
+    reviewer: str,
+    comment: str,
+    applied_by: str,
+    hours: float,
+) -> Proposed:
+    """Version ``version`` to production as it is, through review: proposed three hours
+    and approved one hour before ``applied_by`` applies it, ``hours`` after it was written."""
+    return Proposed(
+        author,
+        reason,
+        base=version,
+        at=(version, hours - 3),
+        reviews=(Review(reviewer, APPROVE, comment, (version, hours - 1)),),
+        applied=Applied(applied_by, (version, hours)),
+    )
 
 
 @dataclass(frozen=True)
@@ -118,8 +235,10 @@ class DemoBot:
     config: dict[str, Any]
     steps: tuple[Step, ...]
     schema: dict[str, Any] | None = None
-    # Oldest first; each within the day or so before the next version was written.
+    # Direct label moves (staging), oldest first.
     releases: tuple[Release, ...] = ()
+    # Proposals besides those of the steps, in the order they are submitted.
+    proposals: tuple[Proposed, ...] = ()
 
 
 SUPPORT_SCHEMA: dict[str, Any] = {
@@ -207,15 +326,45 @@ SUPPORT_BOT = DemoBot(
             "Summarise long chats instead of cutting them off",
             {"/memory": {"type": "summary", "max_messages": 40}},
         ),
+        # Production served v5 for a day: version 4's config goes back to production
+        # through review, as version 6.
         Step(
             "priya",
             "Summaries dropped order numbers and customers had to repeat them",
             rollback_to=4,
+            through=Through(
+                base=5,
+                submitted=(6, -3),
+                reviews=(
+                    Review(
+                        "jonas",
+                        APPROVE,
+                        "Agreed: roll back now, and fix the summaries on staging",
+                        (6, -2),
+                    ),
+                ),
+                applied_by="priya",
+            ),
         ),
+        # Proposed while production still had the summaries (from version 5), approved
+        # after the rollback: applying it merged its edit onto version 6.
         Step(
             "marcus",
             "New refund policy: hand refunds over 50 EUR and legal threats to a human",
             {"/handoff/triggers": ["refund over 50 EUR", "legal threat"]},
+            through=Through(
+                base=5,
+                submitted=(5, 24),
+                reviews=(
+                    Review(
+                        "jonas",
+                        APPROVE,
+                        "Only the handoff triggers change: it merges cleanly onto the rollback",
+                        (6, 3),
+                    ),
+                ),
+                applied_by="priya",
+            ),
         ),
         Step(
             "sofia",
@@ -237,28 +386,76 @@ SUPPORT_BOT = DemoBot(
         ),
     ),
     releases=(
-        Release("staging", 1, "priya", "First version, for the team to try in the chat", 3),
-        Release("production", 1, "priya", "Launch in the web shop chat", 26),
-        Release("staging", 2, "marcus", "Try German and French before the EU launch", 2),
-        Release("production", 2, "jonas", "EU launch: German and French live", 25),
-        Release("staging", 3, "sofia", "Return labels, for the support team to test", 1),
-        Release("staging", 4, "marcus", "gpt-4o on staging: compare complaint answers", 2),
-        Release("production", 4, "priya", "gpt-4o and return labels passed a day on staging", 24),
-        Release("staging", 5, "sofia", "Summarised memory on staging", 1),
-        Release("production", 5, "jonas", "Summaries looked fine in the staging chats", 20),
-        Release(
-            "production",
-            4,
+        Release(STAGING, 1, "priya", "First version, for the team to try in the chat", 3),
+        Release(STAGING, 2, "marcus", "Try German and French before the EU launch", 2),
+        Release(STAGING, 3, "sofia", "Return labels, for the support team to test", 1),
+        Release(STAGING, 4, "marcus", "gpt-4o on staging: compare complaint answers", 2),
+        Release(STAGING, 5, "sofia", "Summarised memory on staging", 1),
+        Release(STAGING, 6, "priya", "Staging follows the rollback of the summaries", 1),
+        Release(STAGING, 7, "marcus", "Staging follows production: the new refund rules", 2),
+        Release(STAGING, 8, "sofia", "Try the widget's own greeting", 1),
+        Release(STAGING, 9, "priya", "Brand guidelines v3, for review before release", 3),
+    ),
+    proposals=(
+        release(
+            1,
             "priya",
-            "Customers repeat their order numbers since the summaries: production back to v4",
-            30,
-            after=5,
+            "Launch in the web shop chat",
+            "jonas",
+            "Tried it on staging all afternoon: ready",
+            "priya",
+            26,
         ),
-        Release("staging", 6, "priya", "Staging follows the rollback of the summaries", 1),
-        Release("staging", 7, "marcus", "Refund handoff rules for the support leads to try", 2),
-        Release("production", 7, "priya", "The new refund policy is in force today", 22),
-        Release("staging", 8, "sofia", "Try the widget's own greeting", 1),
-        Release("staging", 9, "priya", "Brand guidelines v3, for review before release", 3),
+        release(
+            2,
+            "marcus",
+            "EU launch: German and French live",
+            "priya",
+            "The German and French answers read well",
+            "jonas",
+            25,
+        ),
+        release(
+            4,
+            "sofia",
+            "gpt-4o and return labels passed a day on staging",
+            "amara",
+            "Complaint answers are calmer; return labels worked in ten test chats",
+            "priya",
+            24,
+        ),
+        release(
+            5,
+            "sofia",
+            "Summaries looked fine in the staging chats",
+            "jonas",
+            "Long chats keep their context now",
+            "jonas",
+            20,
+        ),
+        # Approved before version 9 rewrote the same prompt: applying it now conflicts.
+        Proposed(
+            "marcus",
+            "Mention the refund policy in the system prompt, and leave room for it",
+            base=7,
+            at=(7, 20),
+            edits={
+                "/prompts/system": (
+                    "You are the web shop's customer support assistant. Answer questions "
+                    "about orders, shipping and returns. Refunds over 50 EUR go to a human "
+                    "agent: say so and hand the conversation over. Be concise and friendly."
+                ),
+                "/llm/max_tokens": 600,
+            },
+            reviews=(Review("jonas", APPROVE, "Good; apply it after the greeting change", (8, 4)),),
+        ),
+        Proposed(
+            "lena",
+            "Answer in Spanish too: the Madrid pilot starts on Monday",
+            base=9,
+            at=(9, 5),
+            edits={"/languages": ["en", "de", "fr", "es"]},
+        ),
     ),
 )
 
@@ -338,17 +535,96 @@ DOCS_ASSISTANT = DemoBot(
         Step("priya", "Hybrid search doubled p95 latency; back to dense retrieval", rollback_to=7),
     ),
     releases=(
-        Release("staging", 1, "jonas", "First version, for the docs team to try", 4),
-        Release("production", 1, "jonas", "Launch on the developer portal", 28),
-        Release("staging", 3, "sofia", "top_k 8 with the reranker, on the eval set", 2),
-        Release("staging", 4, "jonas", "The new index on staging", 2),
-        Release("production", 4, "priya", "Reranker and the new index beat v1 on the eval set", 24),
-        Release("staging", 6, "jonas", "Haiku on staging: check latency and quality", 1),
-        Release("production", 6, "jonas", "Haiku: p95 down to 3 s, same eval score", 20),
-        Release("staging", 7, "priya", "Footnote citations for the docs team to review", 2),
-        Release("production", 7, "priya", "The docs team signed off on footnotes", 24),
-        Release("staging", 8, "jonas", "Hybrid search on staging before production", 2),
-        Release("staging", 9, "priya", "Staging back on dense retrieval, like production", 1),
+        Release(STAGING, 1, "jonas", "First version, for the docs team to try", 4),
+        Release(STAGING, 3, "sofia", "top_k 8 with the reranker, on the eval set", 2),
+        Release(STAGING, 4, "jonas", "The new index on staging", 2),
+        Release(STAGING, 6, "jonas", "Haiku on staging: check latency and quality", 1),
+        Release(STAGING, 7, "priya", "Footnote citations for the docs team to review", 2),
+        Release(STAGING, 8, "jonas", "Hybrid search on staging before production", 2),
+        Release(STAGING, 9, "priya", "Staging back on dense retrieval, like production", 1),
+    ),
+    proposals=(
+        release(
+            1,
+            "jonas",
+            "Launch on the developer portal",
+            "priya",
+            "The eval set passes: go",
+            "jonas",
+            28,
+        ),
+        release(
+            4,
+            "jonas",
+            "Reranker and the new index beat v1 on the eval set",
+            "amara",
+            "Eval score up from 0.71 to 0.83",
+            "priya",
+            24,
+        ),
+        release(
+            6,
+            "jonas",
+            "Haiku: p95 down to 3 s, same eval score",
+            "priya",
+            "Same answers, a third of the wait",
+            "priya",
+            20,
+        ),
+        release(
+            7,
+            "priya",
+            "The docs team signed off on footnotes",
+            "jonas",
+            "Footnotes render well in the portal",
+            "jonas",
+            24,
+        ),
+        Proposed(
+            "jonas",
+            "Hybrid search in production: exact API names are found now",
+            base=8,
+            at=(8, 20),
+            withdrawn=Withdrawn(
+                "jonas", (9, -2), "p95 doubled on staging: back to dense retrieval instead"
+            ),
+        ),
+        Proposed(
+            "marcus",
+            "Answer from general knowledge where the docs say nothing",
+            base=9,
+            at=(9, 2),
+            edits={
+                "/prompts/system": (
+                    "Answer developer questions using the retrieved documentation, and your "
+                    "general knowledge where it says nothing. Cite the pages you used."
+                )
+            },
+            reviews=(
+                Review(
+                    "jonas",
+                    REJECT,
+                    "No: made-up API names are the top complaint about the assistant. Tell "
+                    "the docs team which pages are missing instead.",
+                    (9, 5),
+                ),
+            ),
+        ),
+        Proposed(
+            "priya",
+            "Cite at most two sources: readers skip the third",
+            base=9,
+            at=(9, 4),
+            edits={"/citations/max_sources": 2},
+            reviews=(
+                Review(
+                    "amara",
+                    APPROVE,
+                    "Checked twenty answers: the third source was never needed",
+                    (9, 6),
+                ),
+            ),
+        ),
     ),
 )
 
@@ -419,15 +695,49 @@ OPS_AGENT = DemoBot(
         ),
     ),
     releases=(
-        Release("staging", 1, "priya", "First version, against the staging cluster", 3),
-        Release("production", 1, "priya", "On call from tonight", 26),
-        Release("staging", 3, "jonas", "Tickets and 10 iterations on staging", 2),
-        Release("production", 3, "jonas", "Opened sensible tickets in two staging incidents", 24),
-        Release("staging", 4, "priya", "Restarts behind approval, on staging only", 2),
-        Release("production", 4, "priya", "Restart approvals worked in the game day", 24),
-        Release("staging", 5, "sofia", "Parallel tool calls on staging", 1),
-        Release("staging", 6, "jonas", "Longer Loki timeout on staging", 2),
-        Release("staging", 7, "marcus", "Escalation to the secondary, on staging first", 2),
+        Release(STAGING, 1, "priya", "First version, against the staging cluster", 3),
+        Release(STAGING, 3, "jonas", "Tickets and 10 iterations on staging", 2),
+        Release(STAGING, 4, "priya", "Restarts behind approval, on staging only", 2),
+        Release(STAGING, 5, "sofia", "Parallel tool calls on staging", 1),
+        Release(STAGING, 6, "jonas", "Longer Loki timeout on staging", 2),
+        Release(STAGING, 7, "marcus", "Escalation to the secondary, on staging first", 2),
+    ),
+    proposals=(
+        release(
+            1,
+            "priya",
+            "On call from tonight",
+            "jonas",
+            "Read-only tools only: safe to start",
+            "priya",
+            26,
+        ),
+        release(
+            3,
+            "jonas",
+            "Opened sensible tickets in two staging incidents",
+            "priya",
+            "The tickets were ones we would have written",
+            "jonas",
+            24,
+        ),
+        release(
+            4,
+            "priya",
+            "Restart approvals worked in the game day",
+            "amara",
+            "Every restart waited for a human in the game day",
+            "jonas",
+            24,
+        ),
+        # Made from version 6; version 7 came after, and the preview merges it cleanly.
+        Proposed(
+            "marcus",
+            "Twelve iterations: cascading failures still ran out at ten",
+            base=6,
+            at=(6, 20),
+            edits={"/agent/max_iterations": 12},
+        ),
     ),
 )
 

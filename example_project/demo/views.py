@@ -1,4 +1,4 @@
-"""The example site's front page: where to go, who may do what, and the releases."""
+"""The example site's front page: where to go, who may do what, releases and review."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from django.views.generic import TemplateView
 
 from config_versions import releases
-from demo.data import GROUPS, PEOPLE, STAFF_PASSWORD, label_movers
+from config_versions.conf import settings
+from demo.data import GROUPS, PEOPLE, STAFF_PASSWORD, label_movers, reviewers
 
 
 class IndexView(TemplateView):
@@ -30,7 +31,9 @@ class IndexView(TemplateView):
                 "name": name,
                 "protected": releases.is_protected(name),
                 "movers": label_movers(releases.is_protected(name)),
+                "reviewed": settings.REVIEW.requires_review(name),
             }
             for name in releases.declared_labels()
         ]
+        context["reviewers"] = reviewers()
         return context

@@ -144,13 +144,25 @@ CONFIG_VERSIONS = {
     # are referenced by environment variable name, never written into a config.
     "VALIDATORS": ["demo.validators.reject_inline_secrets"],
     "SIGNING_KEY": SIGNING_KEY,
-    # Releases: a version is tried on staging, then promoted to production, which the
+    # Releases: a version is tried on staging, then released to production, which the
     # running bots read (bot_client.py asks for ?label=production). Editors may move
-    # staging (permission promote_botconfig); production is protected, so only Leads
-    # (promote_protected_botconfig as well) may move it. "latest" is always the newest.
+    # staging (permission promote_botconfig); production is protected (moving it needs
+    # promote_protected_botconfig as well: Leads) and reviewed (below). "latest" is
+    # always the newest version.
     "LABELS": {
         "staging": {"description": "tried by the team before a release"},
         "production": {"protected": True, "description": "what the live bots run"},
+    },
+    # Review: production moves only by applying a proposal that someone other than its
+    # author approved (review_botconfig: Leads and Reviewers); applying it needs what
+    # moving production needs (Leads). Plain edits stay direct: all_writes is off, so
+    # Editors save versions and move staging as before, and Proposers (propose_botconfig
+    # only) see "Propose change" instead of "Save".
+    "REVIEW": {
+        "required_approvals": 1,
+        "allow_self_approval": False,
+        "labels": ["production"],
+        "all_writes": False,
     },
 }
 

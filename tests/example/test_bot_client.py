@@ -32,6 +32,13 @@ SECOND = {"name": "SupportBot", "llm": {"model": "gpt-4o", "temperature": 0.1}, 
 THIRD = {"name": "SupportBot", "llm": {"model": "gpt-4.1", "temperature": 0.1}, "tools": ["a", "b"]}
 
 
+@pytest.fixture(autouse=True)
+def direct_moves(example_settings):
+    """These tests move production directly, as a site without review does; a release
+    through review (the example site's own way) has its test below."""
+    example_settings.CONFIG_VERSIONS = {**example_settings.CONFIG_VERSIONS, "REVIEW": {}}
+
+
 @pytest.fixture
 def editor():
     return get_user_model().objects.create_user("marcus")
@@ -195,6 +202,32 @@ def test_unchanged_release_costs_a_304(live_server, support_bot, token):
         "  ~ /llm/temperature: 0.3 -> 0.1",
         '  + /tools/1: "b"',
     ]
+
+
+def test_a_release_through_review_is_followed_when_applied(
+    live_server, support_bot, token, settings
+):
+    settings.CONFIG_VERSIONS = {**settings.CONFIG_VERSIONS, "REVIEW": {"labels": ["production"]}}
+    follower = ConfigFollower(live_server.url, "support-bot", token)
+    manager = support_bot.get_version_manager(user=None)
+    assert follower.poll() == (0, 1)
+
+    proposed = manager.propose(
+        SECOND, 1, reason="Calmer, and tool b", created_by="marcus", label="production"
+    )
+    manager.review_proposal(proposed.id, "approve", reviewer="amara")
+
+    # Proposed and approved is not released: the bot keeps version 1.
+    assert follower.poll() is None
+    assert follower.last_status == 304
+
+    manager.apply_proposal(proposed.id, applied_by="priya")
+
+    assert follower.poll() == (1, 2)
+    assert follower.config == SECOND
+    move = follower.last_move()
+    assert move is not None
+    assert (move["updated_by"], move["reason"]) == ("priya", "Proposal 1: Calmer, and tool b")
 
 
 def test_unchanged_config_costs_a_304(live_server, support_bot, token):

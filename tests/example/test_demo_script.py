@@ -95,10 +95,12 @@ def test_demo_sets_up_serves_and_reuses_everything_the_second_time(tmp_path):
 
     assert "Created bot config support-bot with 9 versions" in first
     assert "Released support-bot: production at v7, staging at v9" in first
+    assert "Proposals of support-bot: 1 open, 1 approved, 6 applied" in first
     assert (
-        "Who may move the labels: staging (Editors and Leads), production (protected: Leads)"
-        in (first)
-    )
+        "Who may move the labels: staging (Editors and Leads), production (protected, "
+        "reviewed: Leads and Reviewers approve, Leads apply)"
+    ) in first
+    assert "production moves only through review" in first
     assert '"$base/api/configs/support-bot/?label=production"' not in first  # filled in
     assert "/api/configs/support-bot/?label=production" in first
     token = first.split("API token of bot-runtime (read only): ")[1].split()[0]

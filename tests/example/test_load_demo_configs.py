@@ -73,14 +73,9 @@ def test_loads_three_bots_with_histories_by_several_authors():
     assert rollbacks.count() >= 1
     support = BotConfig.objects.get(slug="support-bot")
     assert support.schema is not None
-    assert support.version_manager.get_version(6).metadata == {
-        "rollback_from": 5,
-        "rollback_to": 4,
-    }
-    assert (
-        support.version_manager.get_version(6).config
-        == support.version_manager.get_version(4).config
-    )
+    docs = BotConfig.objects.get(slug="docs-assistant").version_manager
+    assert docs.get_version(9).metadata == {"rollback_from": 8, "rollback_to": 7}
+    assert docs.get_version(9).config == docs.get_version(7).config
     call_command("verify_config_history", stdout=StringIO())
 
 
@@ -165,7 +160,8 @@ def test_missing_group_permissions_are_restored():
 
     assert (
         "Gave group Leads: add_botconfig, change_botconfig, promote_botconfig, "
-        "promote_protected_botconfig, rollback_botconfig, view_botconfig, view_botconfigversion"
+        "promote_protected_botconfig, review_botconfig, rollback_botconfig, view_botconfig, "
+        "view_botconfigversion"
     ) in out
     jonas = get_user_model().objects.get(username="jonas")
     assert jonas.has_perm("config_versions.rollback_botconfig")

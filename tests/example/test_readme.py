@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +87,34 @@ def test_the_releases_example_prints_what_the_readme_says(capsys):
     )
     assert printed is not None
     assert capsys.readouterr().out == printed.group(1)
+
+
+def test_the_review_example_prints_what_the_readme_says(capsys):
+    exec(block("# Review in memory"), {})
+
+    printed = re.search(
+        r"# Review in memory.*?prints\n\n```text\n(.*?)```",
+        README,
+        flags=re.DOTALL,
+    )
+    assert printed is not None
+    assert capsys.readouterr().out == printed.group(1)
+
+
+def test_the_review_example_needs_no_django():
+    code = "import sys\n" + block("# Review in memory") + "\nassert 'django' not in sys.modules\n"
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("You wrote proposal 1: someone else must review it.\n")
+
+
+def test_the_settings_table_documents_review():
+    row = re.search(r"^\| `REVIEW` \| .*$", README, flags=re.MULTILINE)
+
+    assert row is not None
+    for key in conf.DEFAULTS["REVIEW"]:
+        assert key in row.group(0), key

@@ -33,6 +33,9 @@ def test_passes_on_a_working_site(live_server, token, capsys):
     assert re.search(r"^ok   GET /admin/config_versions/botconfig/\d+/diff/", out, re.MULTILINE)
     assert "ok   GET /api/configs/support-bot/labels/: {'staging': 9, 'production': 7}" in out
     assert "ok   GET /api/configs/support-bot/?label=production: version 7, then 304" in out
+    assert "ok   GET /api/configs/support-bot/proposals/: 8 proposal(s)" in out
+    assert "ok   GET /api/configs/support-bot/proposals/8/: open, merge preview onto v9" in out
+    assert re.search(r"^ok   GET /admin/config_versions/botconfig/\d+/proposals/\d+/ ", out, re.M)
     assert out.splitlines()[-1].startswith("all checks passed")
 
 

@@ -1,18 +1,18 @@
 """``manage.py load_demo_configs``: the demo's people, groups, bots and their histories.
 
 Every version is written through the bot's version manager, as the admin and the API
-do, and every label move through ``releases.move_label`` (the permission check of the
-admin and the API, then the manager's ``set_label``), so the demo history is exactly
-what real use produces; only the manager's clock is set back, so that the versions and
-releases are spread over the past weeks, as a real history is. A second run changes
-nothing and says so.
+do, every label move through ``releases.move_label`` and every step of a proposal
+(submit, review, withdraw, apply) through ``config_versions.review``: the permission
+checks of the admin and the API, then the manager's rules. So the demo history is
+exactly what real use produces; only the manager's clock is set back, so that the
+versions, releases and reviews are spread over the past weeks, as a real history is.
+A second run changes nothing and says so.
 """
 
 from __future__ import annotations
 
 import functools
-import time
-from datetime import datetime, timedelta
+from collections import Counter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -23,9 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from config_versions import releases
-from config_versions.core.version import ConfigVersion
-from config_versions.models import BotConfig, BotConfigLabelMove
+from config_versions import releases, review
+from config_versions.conf import settings
+from config_versions.core.manager import ConfigVersionManager
+from config_versions.core.proposals import STATUSES
+from config_versions.models import BotConfig
 from demo.data import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -34,12 +36,18 @@ from demo.data import (
     GROUPS,
     PEOPLE,
     STAFF_PASSWORD,
+    Applied,
     DemoBot,
     Person,
     Release,
+    Review,
+    Step,
+    Withdrawn,
     apply_edits,
     label_movers,
+    reviewers,
 )
+from demo.timeline import Moment, Submitted, history_moments, timeline
 
 
 class Command(BaseCommand):
@@ -51,6 +59,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.done: list[str] = []
+        self.notes: list[str] = []
         with transaction.atomic():
             groups = {name: self._group(name, role.permissions) for name, role in GROUPS.items()}
             users = {person.username: self._person(person, groups) for person in PEOPLE}
@@ -64,6 +73,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {line}")
         if not self.done:
             self.stdout.write("Nothing to do: the demo data is already loaded.")
+        for line in self.notes:
+            self.stdout.write(f"  Note: {line}")
         self._print_logins(token)
 
     def _group(self, name: str, codenames: tuple[str, ...]) -> Group:
@@ -106,75 +117,127 @@ class Command(BaseCommand):
             self.done.append(f"Created superuser {ADMIN_USERNAME}")
 
     def _bot(self, demo: DemoBot, users: dict[str, User]) -> None:
-        bot, created = BotConfig.objects.get_or_create(
-            slug=demo.slug,
-            defaults={"name": demo.name, "description": demo.description, "schema": demo.schema},
-        )
-        if bot.current_version:
-            # Already has a history: never add to or rewrite someone's config. Only the
-            # demo's own history, loaded before the demo had releases, gets them now.
-            if not BotConfigLabelMove.objects.filter(bot_config=bot).exists():
-                history = bot.version_manager.get_history()
-                if [(v.version, v.created_by, v.reason) for v in reversed(history)] == (
-                    demo_history(demo)
-                ):
-                    self._releases(bot, demo, users, history)
+        try:
+            with transaction.atomic():  # a refused step undoes this bot's whole history
+                bot, created = BotConfig.objects.get_or_create(
+                    slug=demo.slug,
+                    defaults={
+                        "name": demo.name,
+                        "description": demo.description,
+                        "schema": demo.schema,
+                    },
+                )
+                if bot.current_version:
+                    # Already has a history: never add to or rewrite someone's config.
+                    self._note_older_demo(bot, demo)
+                    return
+                self._history(bot, demo, users)
+        except PermissionDenied as exc:
+            self.done.append(f"Left out {demo.slug}: {exc}")
             return
-        config = demo.config
-        author = users[demo.author]
+        verb = "Created" if created else "Filled the empty"
+        self.done.append(f"{verb} bot config {demo.slug} with {bot.current_version} versions")
+        labels = bot.version_manager.labels
+        if labels:
+            moves = len(bot.version_manager.label_history())
+            where = ", ".join(f"{name} at v{number}" for name, number in labels.items())
+            self.done.append(f"Released {demo.slug}: {where} ({moves} label moves)")
+        statuses = Counter(p.status for p in bot.version_manager.proposals())
+        if statuses:
+            counts = ", ".join(f"{statuses[s]} {s}" for s in STATUSES if statuses[s])
+            self.done.append(f"Proposals of {demo.slug}: {counts}")
+
+    def _history(self, bot: BotConfig, demo: DemoBot, users: dict[str, User]) -> None:
+        """Write ``demo``'s versions, label moves and proposals, each at its moment in
+        the past, in the order they happened."""
         moments = history_moments(len(demo.steps) + 1, timezone.now())
         BotConfig.objects.filter(pk=bot.pk).update(created_at=moments[0])
-        manager = bot.get_version_manager(user=author)
-        manager.clock = moments[0].timestamp
-        version = manager.create(config, reason="First version", created_by=author.get_username())
-        for step, moment in zip(demo.steps, moments[1:], strict=True):
-            author = users[step.author]
-            manager = bot.get_version_manager(user=author)
-            manager.clock = moment.timestamp
-            if step.rollback_to is not None:
-                version = manager.rollback(
-                    step.rollback_to, reason=step.reason, created_by=author.get_username()
+        stamps = {n: moment.timestamp() for n, moment in enumerate(moments, start=1)}
+        numbers: dict[int, int] = {}  # the demo's proposal (its key) -> its number
+        for moment in timeline(demo, stamps, set(releases.declared_labels())):
+            user = users[moment.actor]
+            manager = bot.get_version_manager(user=user)
+            manager.clock = functools.partial(float, moment.when)
+            what = moment.what
+            if isinstance(what, Release):
+                releases.move_label(
+                    bot, user, what.label, what.version, reason=what.reason, manager=manager
                 )
+            elif isinstance(what, Submitted):
+                numbers[moment.key] = self._submit(bot, user, manager, what)
+            elif isinstance(what, Review):
+                review.review(
+                    bot,
+                    user,
+                    numbers[moment.key],
+                    what.decision,
+                    comment=what.comment,
+                    manager=manager,
+                )
+            elif isinstance(what, Withdrawn):
+                review.withdraw(bot, user, numbers[moment.key], reason=what.reason, manager=manager)
+            elif isinstance(what, Applied):
+                review.apply(bot, user, numbers[moment.key], manager=manager)
             else:
-                version = manager.update(
-                    apply_edits(version.config, step.edits),
-                    reason=step.reason,
-                    created_by=author.get_username(),
-                )
-        verb = "Created" if created else "Filled the empty"
-        self.done.append(f"{verb} bot config {demo.slug} with {version.version} versions")
-        self._releases(bot, demo, users, bot.version_manager.get_history())
+                self._write(bot, demo, user, manager, moment, numbers)
 
-    def _releases(
-        self, bot: BotConfig, demo: DemoBot, users: dict[str, User], history: list[ConfigVersion]
-    ) -> None:
-        """Move the labels as ``demo.releases`` says, each at its moment in the history;
-        nothing if the site does not declare those labels."""
-        wanted = {release.label for release in demo.releases}
-        if not wanted or not wanted <= set(releases.declared_labels()):
-            return
-        timestamps = {version.version: version.timestamp for version in history}
-        try:
-            with transaction.atomic():  # a refused move undoes this bot's other moves
-                for when, release in release_times(demo.releases, timestamps):
-                    user = users[release.author]
-                    manager = bot.get_version_manager(user=user)
-                    manager.clock = functools.partial(float, when)
-                    releases.move_label(
-                        bot,
-                        user,
-                        release.label,
-                        release.version,
-                        reason=release.reason,
-                        manager=manager,
-                    )
-        except PermissionDenied as exc:
-            self.done.append(f"Left the labels of {demo.slug} unset: {exc}")
-            return
-        where = ", ".join(
-            f"{name} at v{number}" for name, number in bot.version_manager.labels.items()
+    def _submit(
+        self, bot: BotConfig, user: User, manager: ConfigVersionManager, submitted: Submitted
+    ) -> int:
+        source = manager.get_version(submitted.config_of or submitted.base)
+        assert source is not None  # written before: timeline() orders the moments
+        proposal = review.submit(
+            bot,
+            user,
+            apply_edits(source.config, submitted.edits),
+            submitted.base,
+            reason=submitted.reason,
+            label=submitted.label,
+            manager=manager,
         )
-        self.done.append(f"Released {demo.slug}: {where} ({len(demo.releases)} label moves)")
+        return proposal.id
+
+    def _write(
+        self,
+        bot: BotConfig,
+        demo: DemoBot,
+        user: User,
+        manager: ConfigVersionManager,
+        moment: Moment,
+        numbers: dict[int, int],
+    ) -> None:
+        """Version ``moment.version``: the first, a step's edits or rollback, or the
+        step's proposal applied (which writes it)."""
+        author = user.get_username()
+        step = moment.what
+        if not isinstance(step, Step):
+            manager.create(demo.config, reason="First version", created_by=author)
+            return
+        if step.through is not None:
+            written = review.apply(bot, user, numbers[moment.key], manager=manager).version
+        elif step.rollback_to is not None:
+            written = manager.rollback(step.rollback_to, reason=step.reason, created_by=author)
+        else:
+            previous = manager.get_version(manager.current_version)
+            assert previous is not None
+            written = manager.update(
+                apply_edits(previous.config, step.edits), reason=step.reason, created_by=author
+            )
+        if written.version != moment.version or written.unchanged:
+            raise RuntimeError(f"{bot.slug}: {step.reason!r} did not write v{moment.version}")
+
+    def _note_older_demo(self, bot: BotConfig, demo: DemoBot) -> None:
+        """Say so when ``bot`` looks like an earlier demo's, loaded before proposals."""
+        first = bot.version_manager.get_version(1)
+        if (
+            first is not None
+            and (first.created_by, first.reason) == (demo.author, "First version")
+            and not bot.version_manager.proposals()
+        ):
+            self.notes.append(
+                f"{demo.slug} was loaded by an earlier demo, without proposals; remove the "
+                "demo's database and load it again to see them."
+            )
 
     def _print_logins(self, token: Token) -> None:
         by_group: dict[str, list[str]] = {}
@@ -187,43 +250,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {', '.join(names)} / {STAFF_PASSWORD}   {group}: {GROUPS[group].description}"
             )
-        movers = ", ".join(
-            f"{name} ({'protected: ' if releases.is_protected(name) else ''}"
-            f"{' and '.join(label_movers(releases.is_protected(name)))})"
-            for name in releases.declared_labels()
-        )
+        movers = ", ".join(who_moves(name) for name in releases.declared_labels())
         if movers:
-            self.stdout.write(f"Who may move the labels: {movers}; admin moves every label")
+            self.stdout.write(f"Who may move the labels: {movers}; admin holds every permission")
         self.stdout.write(f"API token of {BOT_USERNAME} (read only): {token.key}")
 
 
-def history_moments(count: int, now: datetime) -> list[datetime]:
-    """``count`` moments in the past, about two days apart, in working hours, oldest first."""
-    start = (now - timedelta(days=2 * count)).replace(hour=9, minute=0, second=0, microsecond=0)
-    return [
-        start + timedelta(days=2 * index, hours=(index * 5) % 8, minutes=(index * 17) % 60)
-        for index in range(count)
-    ]
-
-
-def demo_history(demo: DemoBot) -> list[tuple[int, str, str]]:
-    """(number, author, reason) of every version the demo writes for ``demo``, oldest first."""
-    first = [(1, demo.author, "First version")]
-    return first + [(n, s.author, s.reason) for n, s in enumerate(demo.steps, start=2)]
-
-
-def release_times(
-    moves: tuple[Release, ...], timestamps: dict[int, float]
-) -> list[tuple[float, Release]]:
-    """When each move happens (``hours`` after the version it follows), oldest first.
-
-    Each must fall before the next version was written, and in the past.
-    """
-    timed = []
-    for release in moves:
-        when = timestamps[release.anchor] + release.hours * 3600
-        later = timestamps.get(release.anchor + 1, time.time())
-        if when >= later:
-            raise ValueError(f"{release}: moved after the next version was written")
-        timed.append((when, release))
-    return sorted(timed, key=lambda item: item[0])
+def who_moves(label: str) -> str:
+    """``production (protected, reviewed: Leads and Reviewers approve, Leads apply)``."""
+    protected = releases.is_protected(label)
+    movers = " and ".join(label_movers(protected))
+    if settings.REVIEW.requires_review(label):
+        approve = " and ".join(reviewers())
+        kind = "protected, reviewed" if protected else "reviewed"
+        return f"{label} ({kind}: {approve} approve, {movers} apply)"
+    return f"{label} ({'protected: ' if protected else ''}{movers})"
