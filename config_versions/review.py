@@ -23,6 +23,7 @@ from django.db import models
 from config_versions import releases
 from config_versions.conf import settings
 from config_versions.core.diff import diff_configs
+from config_versions.core.errors import ProposalStateError, VersionNotFoundError
 from config_versions.core.merge import MergePreview
 from config_versions.core.proposals import ACTIVE, APPROVED, Proposal, ReviewPolicy
 from config_versions.models import BotConfigProposal
@@ -185,6 +186,12 @@ def apply(
     manager = _manager(bot, user, manager)
     found = manager.get_proposal(number)
     _refuse(apply_refusal(user, found))
+    if found.label is not None and found.label not in releases.declared_labels():
+        raise ProposalStateError(
+            f"Proposal {found.id} moves label {found.label!r}, which this site no longer "
+            "declares: withdraw it and propose again.",
+            found.status,
+        )
     applied: AppliedProposal = manager.apply_proposal(
         number, applied_by=_author(user), reason=reason
     )
@@ -223,6 +230,13 @@ class ProposalView:
     diff_from_base: dict[str, Any]
     diff_from_current: dict[str, Any]
     preview: MergePreview
+    # Where the target label points now, and what applying would change for what it
+    # serves: the merge carries every edit made since the base, reviewed or not, so a
+    # reviewer of a release sees here what the label's followers would get. None
+    # without a target label (or while it is not set: then everything is new), or
+    # when the merge conflicts.
+    label_version: int | None = None
+    diff_from_label: dict[str, Any] | None = None
 
     @property
     def can_apply_cleanly(self) -> bool:
@@ -238,15 +252,24 @@ def describe(
     found = manager.get_proposal(number)
     base = manager.get_version(found.base_version)
     latest = manager.store.latest()
-    assert base is not None  # a proposal's base exists
-    assert latest is not None
+    if base is None or latest is None:  # pragma: no cover - versions are never deleted
+        raise VersionNotFoundError(found.base_version)
     preview = manager.preview_proposal(number)
+    label_version = diff_from_label = None
+    if found.label is not None:
+        label_version = manager.get_label(found.label)
+        if label_version is not None and preview.merged is not None:
+            served = manager.get_version(label_version)
+            if served is not None:
+                diff_from_label = diff_configs(served.config, preview.merged)
     return ProposalView(
         proposal=found,
         current_version=latest.version,
         diff_from_base=diff_configs(base.config, found.config),
         diff_from_current=diff_configs(latest.config, found.config),
         preview=preview,
+        label_version=label_version,
+        diff_from_label=diff_from_label,
     )
 
 

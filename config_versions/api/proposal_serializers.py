@@ -137,7 +137,25 @@ class ProposalDetailSerializer(ProposalSerializer):
     diff_from_current = ProposalDiffSerializer(
         read_only=True, help_text="From the newest version to the config it proposes."
     )
-    merge_preview = MergePreviewSerializer(read_only=True)
+    merge_preview = MergePreviewSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="What applying it now would write; null once it is applied or withdrawn.",
+    )
+    label_version = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Where its target label points now; null without one, or while it is not set.",
+    )
+    diff_from_label = ProposalDiffSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text=(
+            "From what its target label serves now to what applying would write: every "
+            "edit the label's followers would get, including newer versions the merge "
+            "carries along. Null without a set target label, with conflicts, or once closed."
+        ),
+    )
 
 
 class AppliedLabelSerializer(serializers.Serializer[Any]):

@@ -264,12 +264,17 @@ class ProposalDetailView(ProposalAPIView):
             "current_version": shown.current_version,
             "diff_from_base": shown.diff_from_base,
             "diff_from_current": shown.diff_from_current,
+            # What applying would do means nothing once it is applied or withdrawn.
             "merge_preview": {
                 "onto_version": preview.onto_version,
                 "clean": preview.clean,
                 "merged": preview.merged,
                 "conflicts": preview.conflicts,
-            },
+            }
+            if shown.proposal.is_active
+            else None,
+            "label_version": shown.label_version,
+            "diff_from_label": shown.diff_from_label if shown.proposal.is_active else None,
         }
         return Response(ProposalDetailSerializer(body).data)
 

@@ -128,7 +128,33 @@ def test_list_entries_are_the_proposal_bodies(team, started):
         "diff_from_base",
         "diff_from_current",
         "merge_preview",
+        "label_version",
+        "diff_from_label",
     }
+
+
+def test_a_release_shows_what_its_label_would_get_including_newer_unreviewed_work(team, started):
+    """Applying merges onto the newest version, so a release carries every edit made
+    since its base: the detail shows the label's followers what they would get."""
+    number = approved(team, edited(model="claude"), reason="Claude", label="production")
+    detail = team.viewer.get(f"{PROPOSALS}{number}/").json()
+    assert detail["label_version"] is None  # production not set yet
+    assert detail["diff_from_label"] is None
+    release = approved(team, BASE, reason="release v1", label="production")
+    assert apply(team.lead, release).json()["label"] == {"name": "production", "version": 1}
+    started.version_manager.update(edited(prompt="Be brief."), created_by="ed")  # v2
+    detail = team.viewer.get(f"{PROPOSALS}{number}/").json()
+    assert detail["label_version"] == 1
+    # The proposal's own edit, and the newer prompt no one reviewed that it carries.
+    assert {c["path"] for c in detail["diff_from_label"]["changes"]} == {"/model", "/prompt"}
+    # Its own config, made before the prompt changed, differs from the newest in both.
+    assert {c["path"] for c in detail["diff_from_current"]["changes"]} == {"/model", "/prompt"}
+    assert detail["merge_preview"]["merged"] == edited(model="claude", prompt="Be brief.")
+    assert apply(team.lead, number).status_code == 201
+    closed = team.viewer.get(f"{PROPOSALS}{number}/").json()
+    assert closed["status"] == "applied"
+    assert closed["merge_preview"] is None
+    assert closed["diff_from_label"] is None
 
 
 def test_the_list_is_paginated(team, started, settings):
