@@ -406,3 +406,14 @@ def test_all_writes_refusal_comes_before_the_lookup(client_for, db, all_writes):
     editor = client_for("view_botconfig", "change_botconfig", "rollback_botconfig")
     assert editor.put("/api/configs/nope/", {"config": {}}, format="json").status_code == 403
     assert editor.post("/api/configs/nope/rollback/", {}, format="json").status_code == 403
+
+
+def test_a_proposal_whose_label_the_site_stopped_declaring_is_not_applied(team, started, settings):
+    number = approved(team, edited(model="claude"), label="staging")
+    settings.CONFIG_VERSIONS = {**SITE, "LABELS": {"production": {"protected": True}}}
+    response = apply(team.lead, number)
+    assert response.status_code == 409, response.content
+    assert "no longer declares" in response.json()["detail"]
+    assert response.json()["status"] == "approved"
+    _unchanged(started, 2)
+    assert not BotConfigLabelMove.objects.exists()
