@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
-from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -29,14 +28,8 @@ from config_versions.core.errors import (
 from config_versions.core.manager import ConfigVersionManager
 from config_versions.core.merge import merge_preferring_ours, three_way_merge, value_at
 from config_versions.core.version import ConfigVersion
-from config_versions.diff_display import json_lines
-from config_versions.forms import (
-    JSONConfigField,
-    capitalized,
-    pretty_json,
-    reason_error,
-    reason_field,
-)
+from config_versions.form_errors import ConfigErrors
+from config_versions.forms import JSONConfigField, pretty_json, reason_field
 from config_versions.managers import manager_options
 from config_versions.models import BotConfig, BotConfigVersion
 
@@ -48,7 +41,7 @@ else:
     _ModelForm = forms.ModelForm
 
 
-class BotConfigAdminForm(_ModelForm):
+class BotConfigAdminForm(ConfigErrors, _ModelForm):
     """Edits a BotConfig and saves its config as a new version, through the manager.
 
     On a change form the version is written while the form validates (by
@@ -301,9 +294,9 @@ class BotConfigAdminForm(_ModelForm):
                                 path,
                                 gettext("yours %(ours)s, version %(n)s has %(theirs)s")
                                 % {
-                                    "ours": _shown_at(config, path),
+                                    "ours": shown_at(config, path),
                                     "n": current.version,
-                                    "theirs": _shown_at(current.config, path),
+                                    "theirs": shown_at(current.config, path),
                                 },
                             )
                             for path in clashes
@@ -339,59 +332,8 @@ class BotConfigAdminForm(_ModelForm):
         message = format_html_join(" ", "{}", ((part,) for part in parts))
         self.add_error(None, ValidationError(message, code="conflict"))
 
-    # Errors about the content ------------------------------------------------------
 
-    def _invalid(self, exc: InvalidConfigError, config: dict[str, Any]) -> None:
-        """A refusal of the manager, on the field it names."""
-        if exc.field == "config":
-            self._content_errors("config", exc, config)
-        elif exc.field == "reason":
-            self.add_error("reason", reason_error(exc))
-        else:  # created_by: who is signed in, not something the form can fix
-            self.add_error(None, ValidationError(capitalized(str(exc)), code="invalid"))
-
-    def _content_errors(
-        self, field: str, exc: ValidationError | InvalidConfigError, config: Any, prefix: str = ""
-    ) -> None:
-        """Report each problem with its line in the pretty text, and show that text."""
-        _lines, spans = json_lines(config)
-        problems: list[tuple[str, str]]
-        if isinstance(exc, InvalidConfigError):
-            problems = list(exc.errors)
-        else:
-            problems = []
-            for error in exc.error_list:
-                params = error.params or {}
-                if error.code == "schema" and "path" in params:
-                    problems.append((params["path"], str(params["message"])))
-                else:
-                    problems.append(("", " ".join(error.messages)))
-        messages = []
-        for path, text in problems:
-            key = "" if path == "/" else path
-            if path and key in spans:
-                messages.append(
-                    gettext("Line %(line)s, %(path)s: %(message)s")
-                    % {"line": spans[key][0] + 1, "path": path or "/", "message": text}
-                )
-            else:
-                messages.append(f"{path}: {text}" if path else text)
-        self.add_error(field, [ValidationError(prefix + m, code="invalid") for m in messages])
-        if field == "config":
-            # Line numbers refer to the pretty text, so show exactly that text.
-            self._show(config=pretty_json(config))
-
-    def _show(self, **values: str) -> None:
-        """Re-render fields with other text than was posted (the form is not saved)."""
-        data = self.data.copy() if isinstance(self.data, QueryDict) else QueryDict(mutable=True)
-        if not isinstance(self.data, QueryDict):
-            data.update(self.data)
-        for name, value in values.items():
-            data[self.add_prefix(name)] = value
-        self.data = data
-
-
-def _shown_at(document: Any, path: str, limit: int = 60) -> str:
+def shown_at(document: Any, path: str, limit: int = 60) -> str:
     """The value at ``path`` as short JSON, or "(removed)"."""
     found, value = value_at(document, path)
     if not found:

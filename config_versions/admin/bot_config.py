@@ -1,7 +1,9 @@
 """BotConfig in the admin: the changelist, the config editor and the rollback action.
 
 Deleting is archiving: see ``admin/archive.py``; labels (badges, promote, the label
-history, the changelist's label columns): ``admin/labels.py``.
+history, the changelist's label columns): ``admin/labels.py``; proposals (the list, the
+review page): ``admin/proposals.py``, and "Propose change" on this change form for those
+whose edits are reviewed: ``admin/proposing.py``.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from config_versions import conf
 from config_versions.admin import rollback as rollback_pages
 from config_versions.admin.archive import ArchivingAdmin, StatusFilter
 from config_versions.admin.labels import LabelsAdmin
+from config_versions.admin.proposals import ProposalsAdmin
+from config_versions.admin.proposing import ProposingAdmin
 from config_versions.admin.saving import OneMessagePerSave, change_outcome
 from config_versions.admin.views import model_field_labels
 from config_versions.changes import record_changes
 from config_versions.editor_form import BotConfigAdminForm
 from config_versions.forms import pretty_json
 from config_versions.models import BotConfig, BotConfigQuerySet
+from config_versions.proposal_forms import ProposeForm
 
 # The model fields the form edits; the version fields are not model fields.
 
@@ -48,7 +53,9 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 ViewFunc = Callable[..., HttpResponse]
 
 
-class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
+class BotConfigAdmin(
+    OneMessagePerSave, ProposingAdmin, ProposalsAdmin, LabelsAdmin, ArchivingAdmin
+):
     form = BotConfigAdminForm
     change_form_template = "config_versions/admin/change_form.html"
     list_display = ["name", "slug", "version_link", "last_changed_at", "last_changed_by"]
@@ -140,10 +147,12 @@ class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
             or getattr(request, "_read_started", False)
         ):
             return None
-        # Only those who may save a config get the larger bound; anyone else is answered
-        # by the admin as usual, under Django's limit.
+        # Only those who may save (or propose) a config get the larger bound; anyone else
+        # is answered by the admin as usual, under Django's limit.
         if not self.admin_site.has_permission(request) or not (
-            self.has_add_permission(request) or self.has_change_permission(request)
+            self.has_add_permission(request)
+            or self.has_change_permission(request)
+            or self.may_propose_here(request)
         ):
             return None
         return max(self.max_post_bytes(), django_limit)
@@ -193,6 +202,8 @@ class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
         return self.has_change_permission(request, obj)
 
     def get_fieldsets(self, request: HttpRequest, obj: BotConfig | None = None) -> Any:
+        if obj is not None and self.is_proposing(request) and not obj.is_archived:
+            return self.proposing_fieldsets(obj)
         if not self._can_edit(request, obj):
             return [
                 (None, {"fields": ["name", "slug", "description", "current_version"]}),
@@ -248,6 +259,8 @@ class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
     def get_readonly_fields(
         self, request: HttpRequest, obj: BotConfig | None = None
     ) -> tuple[str, ...]:
+        if obj is not None and self.is_proposing(request) and not obj.is_archived:
+            return self.proposing_readonly_fields()
         return ("current_version", "config_display")
 
     @admin.display(description=gettext_lazy("config"))
@@ -264,10 +277,15 @@ class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
         change: bool = False,
         **kwargs: Any,
     ) -> type[forms.ModelForm[BotConfig]]:
+        proposing = obj is not None and self.is_proposing(request) and not obj.is_archived
+        if proposing:
+            kwargs["form"] = self.propose_form
         form = super().get_form(request, obj, change, **kwargs)
         # The form saves the version itself (see BotConfigAdminForm), so it needs to
         # know who is saving and where to send them on a conflict.
         attrs: dict[str, Any] = {"user": request.user, "diff_url": None}
+        if proposing:
+            attrs["propose_posted"] = "_propose" in request.POST
         if obj is not None:
             attrs["diff_url"] = staticmethod(partial(self.diff_url, obj))
         return cast("type[forms.ModelForm[BotConfig]]", type(form.__name__, (form,), attrs))
@@ -281,6 +299,8 @@ class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
         version history has the reason's text, so the log names the version instead:
         "Changed Description and Config (version 4)."
         """
+        if isinstance(form, ProposeForm):
+            return []  # log_change says which proposal was submitted
         message = super().construct_change_message(request, form, formsets, add)
         if add:
             return message
@@ -300,6 +320,11 @@ class BotConfigAdmin(OneMessagePerSave, LabelsAdmin, ArchivingAdmin):
         self, request: HttpRequest, obj: BotConfig, form: forms.Form, change: bool
     ) -> None:
         assert isinstance(form, BotConfigAdminForm)
+        if isinstance(form, ProposeForm):
+            # The form submitted a proposal; nothing of the config is saved.
+            assert form.submitted is not None
+            self.proposal_submitted(request, form.submitted)
+            return
         if not change:
             obj.save()
             version = form.create_first_version(obj)

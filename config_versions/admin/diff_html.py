@@ -23,7 +23,7 @@ SUMMARY_OPEN_MAX = 15
 _NO_CELL = '<td class="cv-num cv-empty"></td><td class="cv-code cv-empty"></td>'
 
 
-def _cell(side: str, cell: Cell | None) -> str:
+def _cell(side: str, cell: Cell | None, ids: str = "cv-") -> str:
     if cell is None:
         return _NO_CELL
     text = escape(cell.before)
@@ -32,28 +32,34 @@ def _cell(side: str, cell: Cell | None) -> str:
     if cell.after:
         text += escape(cell.after)
     return (
-        f'<td class="cv-num cv-{cell.kind}" id="cv-{side}{cell.number}">{cell.number}</td>'
+        f'<td class="cv-num cv-{cell.kind}" id="{ids}{side}{cell.number}">{cell.number}</td>'
         f'<td class="cv-code cv-{cell.kind}">{text}</td>'
     )
 
 
-def _fold(fold: Fold, expand_query: str) -> str:
+def _fold(fold: Fold, expand_query: str, ids: str = "cv-", expand: str = "expand") -> str:
     label = ngettext("Show %(n)s unchanged line", "Show %(n)s unchanged lines", fold.count) % {
         "n": fold.count
     }
-    href = escape(f"?{expand_query}&expand={fold.left_start}#cv-L{fold.left_start}")
+    href = escape(f"?{expand_query}&{expand}={fold.left_start}#{ids}L{fold.left_start}")
     return f'<tr class="cv-fold"><td colspan="4"><a href="{href}">{escape(label)}</a></td></tr>'
 
 
-def render_rows(display: SideBySide, expand_query: str) -> SafeString:
-    """``<tr>`` elements for ``display``; fold links keep ``expand_query`` (from, to ...)."""
+def render_rows(
+    display: SideBySide, expand_query: str, *, ids: str = "cv-", expand: str = "expand"
+) -> SafeString:
+    """``<tr>`` elements for ``display``; fold links keep ``expand_query`` (from, to ...).
+
+    A page with several tables gives each its own ``ids`` (the prefix of the line
+    cells' ids, ``cv-L12``) and ``expand`` (the query parameter its folds unfold by).
+    """
     parts = []
     for row in display.rows:
         if isinstance(row, Fold):
-            parts.append(_fold(row, expand_query))
+            parts.append(_fold(row, expand_query, ids, expand))
         else:
             css = ' class="cv-changed"' if row.is_change else ""
-            parts.append(f"<tr{css}>{_cell('L', row.left)}{_cell('R', row.right)}</tr>")
+            parts.append(f"<tr{css}>{_cell('L', row.left, ids)}{_cell('R', row.right, ids)}</tr>")
     # Every value was escaped above.
     return mark_safe("\n".join(parts))
 

@@ -45,7 +45,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from config_versions import conf
+from config_versions import conf, review
 from config_versions.admin.diff_html import render_rows
 from config_versions.admin.rollback import version_card
 from config_versions.admin.views import PAGE_VAR, VersionHistoryAdmin, _expanded, _kept
@@ -54,6 +54,7 @@ from config_versions.core.errors import (
     ConfigArchivedError,
     InvalidConfigError,
     NoConfigError,
+    ReviewRequiredError,
     UnknownLabelError,
     VersionConflictError,
     VersionNotFoundError,
@@ -345,6 +346,8 @@ class LabelsAdmin(VersionHistoryAdmin):
             raise PermissionDenied(refusal)
         if obj.is_archived:
             return self._archived_note(request, obj)
+        if review.policy().requires_review(name):
+            return self._review_note(request, obj, ReviewRequiredError(name))
         manager = obj.get_version_manager(user=request.user)
         target = manager.get_version(version) if version >= 1 else None
         if target is None:
@@ -392,6 +395,8 @@ class LabelsAdmin(VersionHistoryAdmin):
             return back
         except ConfigArchivedError:  # since the page was shown
             return self._archived_note(request, obj)
+        except ReviewRequiredError as exc:  # REVIEW["labels"] changed since the page
+            return self._review_note(request, obj, exc)
         except (VersionNotFoundError, NoConfigError, UnknownLabelError) as exc:
             self._nothing_moved(request, exc)
             return back
@@ -414,6 +419,23 @@ class LabelsAdmin(VersionHistoryAdmin):
         self.message_user(
             request, _("Nothing was moved: %(problem)s") % {"problem": problem}, messages.ERROR
         )
+
+    def _review_note(
+        self, request: HttpRequest, obj: BotConfig, exc: ReviewRequiredError
+    ) -> HttpResponse:
+        """A label that moves only by applying an approved proposal: say so, move nothing."""
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("Nothing was moved: %(label)s moves only by applying an approved proposal.")
+                % {"label": exc.label},
+                self._url("proposals", obj),
+                _("Proposals of this config"),
+            ),
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(self._url("history", obj))
 
     def _archived_note(self, request: HttpRequest, obj: BotConfig) -> HttpResponse:
         self.message_user(
