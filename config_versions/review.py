@@ -179,6 +179,7 @@ def apply(
     number: int,
     *,
     reason: str | None = None,
+    revision: int | None = None,
     manager: ConfigVersionManager | None = None,
 ) -> AppliedProposal:
     """Apply approved proposal ``number``: its config (merged onto the newest version)
@@ -193,7 +194,7 @@ def apply(
             found.status,
         )
     applied: AppliedProposal = manager.apply_proposal(
-        number, applied_by=_author(user), reason=reason
+        number, applied_by=_author(user), reason=reason, revision=revision
     )
     return applied
 
@@ -204,11 +205,14 @@ def withdraw(
     number: int,
     *,
     reason: str = "",
+    revision: int | None = None,
     manager: ConfigVersionManager | None = None,
 ) -> Proposal:
     manager = _manager(bot, user, manager)
     _refuse(withdraw_refusal(user, manager.get_proposal(number)))
-    found: Proposal = manager.withdraw_proposal(number, by=_author(user), reason=reason)
+    found: Proposal = manager.withdraw_proposal(
+        number, by=_author(user), reason=reason, revision=revision
+    )
     return found
 
 

@@ -5,6 +5,7 @@ from django.test import override_settings
 
 from config_versions import conf
 from config_versions.conf import settings as cv_settings
+from config_versions.core.proposals import ReviewPolicy
 
 
 def test_every_key_has_a_typed_property():
@@ -19,6 +20,10 @@ def test_every_key_has_a_typed_property():
 
 def test_defaults():
     for name, default in conf.DEFAULTS.items():
+        if name == "REVIEW":  # read as a policy, not a dict
+            assert ReviewPolicy.from_mapping(default) == cv_settings.REVIEW
+            assert ReviewPolicy() == cv_settings.REVIEW
+            continue
         assert getattr(cv_settings, name) == default, name
 
 

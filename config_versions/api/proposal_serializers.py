@@ -287,12 +287,26 @@ class ReviewWriteSerializer(serializers.Serializer[Any]):
     )
 
 
+def _seen_revision(step: str) -> WholeNumberField:
+    return WholeNumberField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text=(
+            f"The revision the caller read: refused (409) if the author has revised it "
+            f"since, and nothing is {step}. Left out: the current one."
+        ),
+    )
+
+
 class ApplySerializer(serializers.Serializer[Any]):
     reason = _reason("The new version's reason; left out or blank: the proposal's.")
+    revision = _seen_revision("applied")
 
 
 class WithdrawSerializer(serializers.Serializer[Any]):
     reason = _reason("Why it is withdrawn.")
+    revision = _seen_revision("withdrawn")
 
 
 # Query strings and paths -------------------------------------------------------------------

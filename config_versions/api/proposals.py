@@ -10,6 +10,9 @@ query after it, so a failure after the commit cannot hide a step that was record
 Errors: no proposal 404, a step its status does not allow 409 (with ``status``), a step
 the rules refuse this user 403, conflicting edits on apply 409 (with ``conflicts`` and
 ``current_version``), invalid input 400 naming the field.
+
+Long because each of the seven operations (list, propose, read, review, apply, withdraw,
+revise) is a view of its own, with the error mapping they share kept beside them.
 """
 
 from __future__ import annotations
@@ -327,6 +330,7 @@ class ProposalApplyView(ProposalAPIView):
                 request.user,
                 number,
                 reason=data.get("reason") or None,
+                revision=data.get("revision"),
                 manager=self.manager(bot),
             )
         except INVALID_CONFIG as exc:
@@ -370,7 +374,12 @@ class ProposalWithdrawView(ProposalAPIView):
         number = self.number(id)
         data = validated(WithdrawSerializer, request.data)
         found = review.withdraw(
-            bot, request.user, number, reason=data.get("reason", ""), manager=self.manager(bot)
+            bot,
+            request.user,
+            number,
+            reason=data.get("reason", ""),
+            revision=data.get("revision"),
+            manager=self.manager(bot),
         )
         return Response(self.body(slug, found))
 

@@ -209,12 +209,7 @@ class ReviewRules:
         with store.serialized():
             found = self._active(store, proposal, "reviewed")
             current = found.revision.number
-            if revision is not None and revision != current:
-                raise ProposalStateError(
-                    f"Proposal {found.id} was revised: revision {revision} is no longer "
-                    f"current (revision {current} is); review what it proposes now.",
-                    found.status,
-                )
+            _check_revision(found, revision, "review")
             if reviewer == found.author and not self.review_policy.allow_self_approval:
                 raise ReviewRefusedError(
                     f"You wrote proposal {found.id}: someone else must review it."
@@ -229,18 +224,26 @@ class ReviewRules:
         self._notify(ProposalRecorded(reviewed.events[-1], reviewed))
         return reviewed
 
-    def withdraw_proposal(self, proposal: int, by: str | None = None, reason: str = "") -> Proposal:
-        """Close ``proposal`` without applying it."""
+    def withdraw_proposal(
+        self, proposal: int, by: str | None = None, reason: str = "", revision: int | None = None
+    ) -> Proposal:
+        """Close ``proposal`` without applying it (``revision``, when given, must still
+        be its current one)."""
         self._check_fields(reason, by, None)
         store = self._proposal_store()
         with store.serialized():
             found = self._active(store, proposal, "withdrawn")
+            _check_revision(found, revision, "withdraw")
             withdrawn = self._record(store, found.id, WITHDRAWN_EVENT, by, {"reason": reason})
         self._notify(ProposalRecorded(withdrawn.events[-1], withdrawn))
         return withdrawn
 
     def apply_proposal(
-        self, proposal: int, applied_by: str | None = None, reason: str | None = None
+        self,
+        proposal: int,
+        applied_by: str | None = None,
+        reason: str | None = None,
+        revision: int | None = None,
     ) -> AppliedProposal:
         """Write an approved proposal as the next version, and move its label there.
 
@@ -249,7 +252,8 @@ class ReviewRules:
         in metadata (``merged_onto``). Conflicts raise :class:`MergeConflictError`
         naming every JSON Pointer; nothing is written. The validators run on what is
         written. The version, the label move and the proposal's ``applied`` event are
-        one transaction (one ``serialized()`` block).
+        one transaction (one ``serialized()`` block). ``revision``, when given, must
+        still be the proposal's current one (what the person applying saw).
         """
         if reason is not None:
             self._check_fields(reason, applied_by, None)
@@ -260,6 +264,7 @@ class ReviewRules:
             found = self._proposal(store, proposal)
             if found.status != APPROVED:
                 raise ProposalStateError(self._not_approved(found), found.status)
+            _check_revision(found, revision, "apply")
             preview = self._merge_onto_latest(found)
             if preview.merged is None:
                 raise MergeConflictError(
@@ -456,6 +461,17 @@ class ReviewRules:
                 reason=f"Proposal {found.id}: {found.reason}"[: self.max_reason_length],
                 created_by=applied_by,
             )
+        )
+
+
+def _check_revision(found: Proposal, revision: int | None, step: str) -> None:
+    """Refuse a step taken on a revision that is no longer the proposal's current one."""
+    current = found.revision.number
+    if revision is not None and revision != current:
+        raise ProposalStateError(
+            f"Proposal {found.id} was revised: revision {revision} is no longer current "
+            f"(revision {current} is); {step} what it proposes now.",
+            found.status,
         )
 
 

@@ -417,3 +417,15 @@ def test_a_proposal_whose_label_the_site_stopped_declaring_is_not_applied(team, 
     assert response.json()["status"] == "approved"
     _unchanged(started, 2)
     assert not BotConfigLabelMove.objects.exists()
+
+
+def test_apply_of_a_revision_the_caller_did_not_see_is_refused(team, started):
+    number = approved(team, edited(model="claude"))
+    assert revise(team.author, number, edited(model="claude-2")).status_code == 201
+    assert review(team.reviewer, number).status_code == 201
+    response = apply(team.lead, number, revision=1)
+    assert response.status_code == 409, response.content
+    assert "no longer current" in response.json()["detail"]
+    assert withdraw(team.lead, number, revision=1).status_code == 409
+    assert history(started) == [(1, BASE)]
+    assert apply(team.lead, number, revision=2).status_code == 201

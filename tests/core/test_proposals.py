@@ -454,3 +454,19 @@ def test_any_sequence_of_steps_keeps_the_record_sound(steps, required):
     if m.get_label("production") is not None:
         moves = m.label_history("production")
         assert all(move.reason.startswith("Proposal ") for move in moves)
+
+
+def test_apply_and_withdraw_of_a_revision_no_longer_current_are_refused():
+    m = manager(allow_self_approval=False)
+    m.propose(edited(model="claude"), 1, created_by="bob")
+    m.review_proposal(1, "approve", "cat")
+    # bob revises and cat approves again, while dan's page still shows revision 1.
+    m.revise(1, edited(model="claude-2"), 1, created_by="bob")
+    m.review_proposal(1, "approve", "cat")
+    with pytest.raises(ProposalStateError, match="apply what it proposes now"):
+        m.apply_proposal(1, applied_by="dan", revision=1)
+    with pytest.raises(ProposalStateError, match="withdraw what it proposes now"):
+        m.withdraw_proposal(1, by="dan", revision=1)
+    assert len(m) == 1
+    assert m.get_proposal(1).status == APPROVED
+    assert m.apply_proposal(1, revision=2).version.config["model"] == "claude-2"
