@@ -31,6 +31,7 @@ from config_versions.core.errors import (
 )
 from config_versions.core.events import LabelMoved, ProposalRecorded, VersionWritten
 from config_versions.core.fields import check_text
+from config_versions.core.jsondata import content_hash
 from config_versions.core.labels import LabelMove, is_version_number
 from config_versions.core.merge import MergePreview, three_way_merge
 from config_versions.core.proposals import (
@@ -249,7 +250,8 @@ class ReviewRules:
 
         If the newest version is still the proposal's base, its config is written as
         is; if not, its edits are merged onto the newest version (three-way), recorded
-        in metadata (``merged_onto``). Conflicts raise :class:`MergeConflictError`
+        in metadata (``merged_onto``). A proposal that edits nothing is a release of
+        its base version as it is: no version is written and its label moves there. Conflicts raise :class:`MergeConflictError`
         naming every JSON Pointer; nothing is written. The validators run on what is
         written. The version, the label move and the proposal's ``applied`` event are
         one transaction (one ``serialized()`` block). ``revision``, when given, must
@@ -276,10 +278,15 @@ class ReviewRules:
                     actual_version=preview.onto_version,
                     conflicts=preview.conflicts,
                 )
-            merged_onto = head if head != found.base_version else None
-            version, written = self._apply_version(
-                store, found, preview.merged, head, merged_onto, applied_by, reason
-            )
+            if preview.onto_version == found.base_version and head != found.base_version:
+                # A release of its base version as it is: the label moves there.
+                merged_onto = None
+                version, written = self._unchanged(found.base_version), False
+            else:
+                merged_onto = head if head != found.base_version else None
+                version, written = self._apply_version(
+                    store, found, preview.merged, head, merged_onto, applied_by, reason
+                )
             move = self._apply_label(store, found, version.version, applied_by)
             applied = self._record(
                 store,
@@ -404,6 +411,11 @@ class ReviewRules:
         if latest.version == base_version:
             return MergePreview(base_version, base_version, found.config, [])
         base = self._require(base_version)
+        if content_hash(base.config) == content_hash(found.config):
+            # Nothing edited: a release of the base version as it is, not a merge of
+            # no edits onto the newest version (which would release newer, unreviewed
+            # work under the proposal's name).
+            return MergePreview(base_version, base_version, base.config, [])
         merged, conflicts = three_way_merge(base.config, found.config, latest.config)
         return MergePreview(base_version, latest.version, None if conflicts else merged, conflicts)
 

@@ -470,3 +470,19 @@ def test_apply_and_withdraw_of_a_revision_no_longer_current_are_refused():
     assert len(m) == 1
     assert m.get_proposal(1).status == APPROVED
     assert m.apply_proposal(1, revision=2).version.config["model"] == "claude-2"
+
+
+def test_a_proposal_that_edits_nothing_releases_its_base_version_even_after_newer_work():
+    m = manager()
+    m.update(edited(model="claude"), created_by="ann")  # v2
+    m.propose(edited(model="claude"), 2, "Release v2", created_by="bob", label="production")
+    m.update(edited(model="claude", prompt="unreviewed"), created_by="ann")  # v3
+    m.review_proposal(1, "approve", "cat")
+    preview = m.preview_proposal(1)
+    assert (preview.onto_version, preview.merged) == (2, edited(model="claude"))
+    applied = m.apply_proposal(1)
+    assert applied.version.unchanged
+    assert applied.version.version == 2
+    assert m.get_label("production") == 2  # not v3, which nobody reviewed
+    assert len(m) == 3
+    assert applied.proposal.applied_version == 2
