@@ -2,12 +2,14 @@
 
 A checkpoint records, for every config, its id, slug, newest version and that
 version's chain hash, and likewise its number of label moves and the last move's chain
-hash (``label_moves``, ``label_chain_hash``). Verifying ``--against`` one later proves
-the history still reaches that far with the same hashes: versions or moves cut from the
-end, or a history rewritten and re-chained before the checkpoint, no longer match it.
-The chain alone cannot tell, since whoever rewrites rows can recompute every hash.
-Checkpoints written before label moves were recorded have no such keys; they are read
-as before, and the moves are not compared with them.
+hash (``label_moves``, ``label_chain_hash``), and its number of proposal events and the
+last event's chain hash (``proposal_events``, ``proposal_chain_hash``). Verifying
+``--against`` one later proves the history still reaches that far with the same hashes:
+versions, moves or events cut from the end, or a history rewritten and re-chained
+before the checkpoint, no longer match it. The chain alone cannot tell, since whoever
+rewrites rows can recompute every hash. Checkpoints written before label moves (or
+proposal events) were recorded have no such keys; they are read as before, and the
+moves (events) are not compared with them.
 
 A config of the checkpoint that is no longer in the database must have been purged,
 leaving a tombstone that agrees with the checkpoint (:func:`gone_since`).
@@ -53,6 +55,9 @@ class Mark:
     # checkpoint written before label moves were).
     moves: int | None = None
     move_chain_hash: str = ""
+    # Likewise the proposal events; None: not recorded (a checkpoint written before).
+    events: int | None = None
+    event_chain_hash: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -64,6 +69,9 @@ class Mark:
         if self.moves is not None:
             entry["label_moves"] = self.moves
             entry["label_chain_hash"] = self.move_chain_hash
+        if self.events is not None:
+            entry["proposal_events"] = self.events
+            entry["proposal_chain_hash"] = self.event_chain_hash
         return entry
 
 
@@ -140,7 +148,8 @@ def read_checkpoint(path: str, *, key: str | None) -> Checkpoint:
         if mark is None:
             raise CheckpointError(
                 f"{path} is not a checkpoint: entry {position} of configs is not "
-                "{id, slug, version, chain_hash[, label_moves, label_chain_hash]}."
+                "{id, slug, version, chain_hash[, label_moves, label_chain_hash]"
+                "[, proposal_events, proposal_chain_hash]}."
             )
         if mark.config_id in marks:
             raise CheckpointError(f"{path} names config id {mark.config_id} twice.")
@@ -161,14 +170,33 @@ def _mark(entry: object) -> Mark | None:
         return None
     if not (SHA256_HEX.fullmatch(chain) if version else chain == ""):
         return None
-    if "label_moves" not in entry and "label_chain_hash" not in entry:
-        return Mark(config_id, slug, version, chain)
-    moves, move_chain = entry.get("label_moves"), entry.get("label_chain_hash")
-    if not (is_int(moves) and 0 <= moves <= _MAX_ID and isinstance(move_chain, str)):
+    moves = _count(entry, "label_moves", "label_chain_hash")
+    events = _count(entry, "proposal_events", "proposal_chain_hash")
+    if moves is None or events is None:
         return None
-    if not (SHA256_HEX.fullmatch(move_chain) if moves else move_chain == ""):
+    return Mark(
+        config_id,
+        slug,
+        version,
+        chain,
+        moves=moves[0],
+        move_chain_hash=moves[1],
+        events=events[0],
+        event_chain_hash=events[1],
+    )
+
+
+def _count(entry: dict[str, Any], count: str, head: str) -> tuple[int | None, str] | None:
+    """An entry's number of moves (events) and the last one's chain hash, (None, "")
+    when not recorded (an older checkpoint); None if not valid."""
+    if count not in entry and head not in entry:
+        return None, ""
+    number, link = entry.get(count), entry.get(head)
+    if not (is_int(number) and 0 <= number <= _MAX_ID and isinstance(link, str)):
         return None
-    return Mark(config_id, slug, version, chain, moves=moves, move_chain_hash=move_chain)
+    if not (SHA256_HEX.fullmatch(link) if number else link == ""):
+        return None
+    return number, link
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Verification of recorded histories: every break, not only the first.
 
-Long because one config has two chains, its versions and its label moves, checked with
-the same care: each has its row checks, the signature rules they share, and the
-comparison with a checkpoint.
+Long because one config has three chains, its versions, its label moves and its
+proposal events, checked with the same care: each has its row checks, the signature
+rules they share (``chains``), and the comparison with a checkpoint. The proposal
+events' own checks live in ``proposal_integrity``; this module reads the rows.
 
 A history is read oldest first, a page of rows at a time (a config with 100,000
 versions costs no more memory than one with ten), and each row is checked:
@@ -22,6 +23,11 @@ still hash to its chain hash, it moves its label from where the label's previous
 left it (from nothing for the label's first), to a version the history holds; signed
 and checked against a checkpoint as versions are.
 
+Proposal events (``core.proposals``) are read by sequence too, with the proposals'
+summary rows, and checked as ``proposal_integrity`` describes: chained, signed, each a
+step a manager could have written, applies that match their versions and label moves,
+summaries that match their events.
+
 After a break the check goes on from the recorded chain hash, so independent breaks
 each show, while one edited row shows once. The same row checks serve the import,
 which refuses a file at its first break.
@@ -29,30 +35,44 @@ which refuses a file at its first break.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 
+from config_versions.chains import CHAIN_MISMATCH, Signatures, SignedChain
 from config_versions.checkpoints import Mark
 from config_versions.conf import settings
 from config_versions.core.jsondata import GENESIS, chain_hash, content_hash
 from config_versions.core.labels import MOVE_FIELDS, LabelMove, move_chain_hash
-from config_versions.core.signing import signature_matches
+from config_versions.core.proposals import EVENT_FIELDS
 from config_versions.core.version import VERSION_FIELDS
-from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigVersion
+from config_versions.models import (
+    BotConfig,
+    BotConfigLabelMove,
+    BotConfigProposal,
+    BotConfigProposalEvent,
+    BotConfigVersion,
+)
+from config_versions.proposal_integrity import (
+    SUMMARY_FIELDS,
+    EventRow,
+    MovesOf,
+    ProposalBreak,
+    ProposalChecker,
+    Summary,
+    VersionsOf,
+    parse_data,
+)
+from config_versions.statements import created_at
 
 ROW_FIELDS = (*VERSION_FIELDS, "content_hash", "chain_hash", "signature")
 MOVE_ROW_FIELDS = (*MOVE_FIELDS, "chain_hash", "signature")
+EVENT_ROW_FIELDS = (*EVENT_FIELDS, "chain_hash", "signature")
 PAGE_SIZE = 500
 
 CONTENT_MISMATCH = "the config does not match its content hash"
-CHAIN_MISMATCH = "its recorded fields (or the chain hash before it) do not match its chain hash"
-BAD_SIGNATURE = (
-    "its signature does not match its chain hash: re-chained, or signed with another key"
-)
-UNSIGNED_CAUSE = "written without the signing key, or outside the app"
 
 
 class Row(NamedTuple):
@@ -125,45 +145,9 @@ class MoveBreak:
 
 
 @dataclass
-class Signatures:
-    """How a history's versions (or moves) are signed. Without a key (``checked``
-    false) only ``signed`` is counted: rows that carry a signature, unchecked."""
-
-    checked: bool
-    signed: int = 0  # a valid signature
-    covered: int = 0  # none, but a signed row comes later: vouched for by it
-    unsigned: int = 0  # none, and no row of the history is signed
-    missing: int = 0  # none, after a signed row: breaks
-    bad: int = 0  # a signature that does not match: breaks
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "signed": self.signed,
-            "covered": self.covered,
-            "unsigned": self.unsigned,
-            "missing": self.missing,
-            "bad": self.bad,
-        }
-
-    def __str__(self) -> str:
-        if not self.checked:
-            return f"{self.signed} carry a signature (not checked)" if self.signed else ""
-        if not (self.signed or self.bad):
-            return "not signed (written before a signing key was set)"
-        parts = [f"{self.signed} signed"]
-        if self.covered:
-            parts.append(f"{self.covered} older covered by the first signed one")
-        if self.missing:
-            parts.append(f"{self.missing} unsigned after a signed one")
-        if self.bad:
-            parts.append(f"{self.bad} bad signature(s)")
-        return ", ".join(parts)
-
-
-@dataclass
 class HistoryReport:
-    """The verdict on one config's history: its versions and its label moves."""
+    """The verdict on one config's history: its versions, label moves and proposal
+    events."""
 
     config_id: int
     slug: str
@@ -179,15 +163,20 @@ class HistoryReport:
     move_chain_hash: str = GENESIS  # recorded chain hash of the last move
     move_breaks: list[MoveBreak] = field(default_factory=list)
     move_signatures: Signatures = field(default_factory=lambda: Signatures(checked=False))
+    events: int = 0  # proposal events read
+    event_chain_hash: str = GENESIS  # recorded chain hash of the last event
+    proposals: int = 0  # summary rows read
+    event_breaks: list[ProposalBreak] = field(default_factory=list)
+    event_signatures: Signatures = field(default_factory=lambda: Signatures(checked=False))
 
     @property
     def ok(self) -> bool:
-        return not self.breaks and not self.move_breaks
+        return not self.breaks and not self.move_breaks and not self.event_breaks
 
     @property
-    def all_breaks(self) -> list[Break | MoveBreak]:
-        """The versions' breaks, then the label moves'."""
-        return [*self.breaks, *self.move_breaks]
+    def all_breaks(self) -> list[Break | MoveBreak | ProposalBreak]:
+        """The versions' breaks, then the label moves', then the proposal events'."""
+        return [*self.breaks, *self.move_breaks, *self.event_breaks]
 
     def mark(self) -> Mark:
         """Where the history stands now, for a checkpoint."""
@@ -198,6 +187,8 @@ class HistoryReport:
             self.chain_hash,
             moves=self.moves,
             move_chain_hash=self.move_chain_hash,
+            events=self.events,
+            event_chain_hash=self.event_chain_hash,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -208,6 +199,8 @@ class HistoryReport:
                 "chain_hash": self.checkpoint.chain_hash,
                 "label_moves": self.checkpoint.moves,
                 "label_chain_hash": self.checkpoint.move_chain_hash,
+                "proposal_events": self.checkpoint.events,
+                "proposal_chain_hash": self.checkpoint.event_chain_hash,
                 "matches": self.checkpoint_matches,
             }
         return {
@@ -226,71 +219,18 @@ class HistoryReport:
                 "breaks": [b.as_dict() for b in self.move_breaks],
                 "signatures": self.move_signatures.as_dict(),
             },
+            "proposals": {
+                "events": self.events,
+                "chain_hash": self.event_chain_hash,
+                "proposals": self.proposals,
+                "breaks": [b.as_dict() for b in self.event_breaks],
+                "signatures": self.event_signatures.as_dict(),
+            },
             "checkpoint": checkpoint,
         }
 
 
-class _SignedChain:
-    """What the two chains share: counting signatures, and the breaks they make."""
-
-    noun = "version"
-
-    def __init__(self, signing_key: str | None) -> None:
-        self.key = signing_key or None
-        self.signatures = Signatures(checked=self.key is not None)
-        self._signed_at: int | None = None  # the last row carrying a signature
-        self._pending = 0  # unsigned rows before the first signature
-        self._run: tuple[int, int, str | None] | None = None  # unsigned after a signed one
-
-    def _add(self, number: int, problem: str, label: str | None = None) -> None:
-        raise NotImplementedError
-
-    def _signature(
-        self, number: int, link: str, signature: str | None, label: str | None = None
-    ) -> None:
-        if self.key is None:
-            if signature:
-                self.signatures.signed += 1
-            return
-        if signature:
-            self._close_run()
-            if signature_matches(self.key, link, signature):
-                self.signatures.signed += 1
-            else:
-                self.signatures.bad += 1
-                self._add(number, BAD_SIGNATURE, label)
-            self._signed_at = number
-        elif self._signed_at is None:
-            self._pending += 1
-        else:
-            self.signatures.missing += 1
-            start, tag = (self._run[0], self._run[2]) if self._run else (number, label)
-            self._run = (start, number, tag)
-
-    def _close_run(self) -> None:
-        if self._run is None:
-            return
-        first, last, label = self._run
-        signed, noun = self._signed_at, self.noun
-        if first == last:
-            problem = f"no signature, though {noun} {signed} before it is signed"
-        else:
-            problem = (
-                f"no signature on {noun}s {first} to {last}, though {noun} {signed} "
-                "before them is signed"
-            )
-        self._add(first, f"{problem}: {UNSIGNED_CAUSE}", label)
-        self._run = None
-
-    def _settle_signatures(self) -> None:
-        self._close_run()
-        if self._signed_at is not None:
-            self.signatures.covered = self._pending
-        else:
-            self.signatures.unsigned = self._pending
-
-
-class ChainChecker(_SignedChain):
+class ChainChecker(SignedChain):
     """Checks the rows of one history as they come, oldest first.
 
     ``breaks`` grows as rows are fed; :meth:`finish` adds what only the end can tell.
@@ -352,11 +292,11 @@ class ChainChecker(_SignedChain):
         self.breaks.sort(key=lambda b: b.version)  # stable: a row's breaks keep their order
         return self.breaks
 
-    def _add(self, number: int, problem: str, label: str | None = None) -> None:
+    def _add(self, number: int, problem: str, tag: Any = None) -> None:
         self.breaks.append(Break(self.slug, number, problem))
 
 
-class MoveChecker(_SignedChain):
+class MoveChecker(SignedChain):
     """Checks the label moves of one config as they come, by sequence.
 
     ``versions``: how many versions the history holds; a move may point at no other.
@@ -459,8 +399,19 @@ class MoveChecker(_SignedChain):
         self.breaks.sort(key=lambda b: b.sequence)
         return self.breaks
 
-    def _add(self, number: int, problem: str, label: str | None = None) -> None:
-        self.breaks.append(MoveBreak(self.slug, number, label, problem))
+    def _add(self, number: int, problem: str, tag: Any = None) -> None:
+        self.breaks.append(MoveBreak(self.slug, number, tag, problem))
+
+
+def counted(versions: int, moves: int = 0, events: int = 0) -> str:
+    """What a history holds, in words: ``3 version(s), 6 label move(s) and 5 proposal
+    event(s)`` (moves and events only when there are some)."""
+    parts = [f"{versions} version(s)"]
+    if moves:
+        parts.append(f"{moves} label move(s)")
+    if events:
+        parts.append(f"{events} proposal event(s)")
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _is_version(value: object) -> bool:
@@ -538,12 +489,84 @@ def _pages(rows: QuerySet[Any], key: str, fields: tuple[str, ...]) -> Iterator[t
         last = page[-1][0]
 
 
+def last_event(bot_config: BotConfig) -> int:
+    """The sequence of the config's last proposal event (0: none); read first, as
+    :func:`last_move` is, since an event names versions and label moves."""
+    found = (
+        BotConfigProposalEvent.objects.using(bot_config._state.db)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("-sequence")
+        .values_list("sequence", flat=True)
+        .first()
+    )
+    return found or 0
+
+
+def stored_events(bot_config: BotConfig, *, upto: int | None = None) -> Iterator[EventRow]:
+    """The config's proposal events by sequence, read a page at a time, each with its
+    ``data`` parsed (and its stored text, to check it is as the app writes it)."""
+    rows = (
+        BotConfigProposalEvent.objects.using(bot_config._state.db)
+        .filter(bot_config_id=bot_config.pk)
+        .order_by("sequence")
+    )
+    if upto is not None:
+        rows = rows.filter(sequence__lte=upto)
+    for sequence, proposal, kind, timestamp, actor, text, link, signature in _pages(
+        rows, "sequence", EVENT_ROW_FIELDS
+    ):
+        data = parse_data(text)
+        yield EventRow(sequence, proposal, kind, timestamp, actor, data, link, signature, text)
+
+
+def stored_summaries(bot_config: BotConfig) -> dict[int, Summary]:
+    """The config's proposal summary rows by number (small rows: no configs)."""
+    rows = (
+        BotConfigProposal.objects.using(bot_config._state.db)
+        .filter(bot_config_id=bot_config.pk)
+        .values_list(*SUMMARY_FIELDS)
+    )
+    return {values[0]: Summary(*values) for values in rows.iterator()}
+
+
+def versions_of(bot_config: BotConfig) -> VersionsOf:
+    """Looks up versions' (config, metadata) by number, for the proposal checks."""
+
+    def look(numbers: Collection[int]) -> dict[int, tuple[Any, Any]]:
+        rows = (
+            BotConfigVersion.objects.using(bot_config._state.db)
+            .filter(bot_config_id=bot_config.pk, version__in=sorted(numbers))
+            .values_list("version", "config", "metadata")
+        )
+        return {number: (config, metadata) for number, config, metadata in rows}
+
+    return look
+
+
+def moves_of(bot_config: BotConfig) -> MovesOf:
+    """Looks up label moves' (label, to_version) by sequence, for the proposal checks."""
+
+    def look(sequences: Collection[int]) -> dict[int, tuple[str, int]]:
+        rows = (
+            BotConfigLabelMove.objects.using(bot_config._state.db)
+            .filter(bot_config_id=bot_config.pk, sequence__in=sorted(sequences))
+            .values_list("sequence", "label", "to_version")
+        )
+        return {sequence: (label, to) for sequence, label, to in rows}
+
+    return look
+
+
 def check_history(
     bot_config: BotConfig, *, signing_key: str | None = None, checkpoint: Mark | None = None
 ) -> HistoryReport:
-    """Every break in ``bot_config``'s history and its label moves (and against its
-    ``checkpoint`` mark)."""
+    """Every break in ``bot_config``'s history, its label moves and its proposal events
+    (and against its ``checkpoint`` mark)."""
+    # Read first, the heads bound what is read after them: an event or a move made
+    # meanwhile could name a version (a move) written after those were read.
+    events_upto = last_event(bot_config)
     moves_upto = last_move(bot_config)
+    summaries = stored_summaries(bot_config)
     checker = ChainChecker(bot_config.slug, signing_key=signing_key)
     if checkpoint is not None:
         checker.watch(checkpoint.version)
@@ -554,6 +577,20 @@ def check_history(
         moves.watch(checkpoint.moves)
     for move in stored_moves(bot_config, upto=moves_upto):
         moves.feed(move)
+    events = ProposalChecker(
+        bot_config.slug,
+        checker.last,
+        versions_of=versions_of(bot_config),
+        moves_of=moves_of(bot_config),
+        signing_key=signing_key,
+        summaries=dict(summaries),
+        policy=settings.REVIEW,
+        when=created_at,
+    )
+    if checkpoint is not None and checkpoint.events:
+        events.watch(checkpoint.events)
+    for event in stored_events(bot_config, upto=events_upto):
+        events.feed(event)
     report = HistoryReport(
         config_id=bot_config.pk,
         slug=bot_config.slug,
@@ -568,11 +605,35 @@ def check_history(
         move_chain_hash=moves.head,
         move_breaks=moves.finish(),
         move_signatures=moves.signatures,
+        events=events.rows,
+        event_chain_hash=events.head,
+        proposals=len(summaries),
+        event_breaks=_not_since(bot_config, events.finish(), events_upto),
+        event_signatures=events.signatures,
     )
     if checkpoint is not None:
         _compare(report, checkpoint, checker.last, checker.chain_hash_at())
         _compare_moves(report, checkpoint, moves.last, *moves.chain_hash_at())
+        _compare_events(report, checkpoint, events.last, *events.chain_hash_at())
     return report
+
+
+def _not_since(
+    bot_config: BotConfig, breaks: list[ProposalBreak], upto: int
+) -> list[ProposalBreak]:
+    """``breaks`` but those of summary rows rewritten by a step recorded after the
+    events were counted (a summary is read after that count, and may be ahead of it)."""
+    summaries = {b.proposal for b in breaks if b.sequence is None and b.proposal is not None}
+    if not summaries:
+        return breaks
+    moved = set(
+        BotConfigProposalEvent.objects.using(bot_config._state.db)
+        .filter(bot_config_id=bot_config.pk, sequence__gt=upto, proposal__in=summaries)
+        .values_list("proposal", flat=True)
+    )
+    if not moved:
+        return breaks
+    return [b for b in breaks if b.sequence is not None or b.proposal not in moved]
 
 
 def _compare(report: HistoryReport, mark: Mark, last: int, recorded: str | None) -> None:
@@ -624,9 +685,34 @@ def _compare_moves(
         report.move_breaks.sort(key=lambda b: b.sequence)
 
 
-def verify_history(bot_config: BotConfig) -> Break | MoveBreak | None:
+def _compare_events(
+    report: HistoryReport, mark: Mark, last: int, recorded: str | None, proposal: int | None
+) -> None:
+    """As :func:`_compare_moves`, for the proposal events a checkpoint recorded."""
+    if not mark.events:
+        return
+    problem = None
+    if last < mark.events:
+        problem = (
+            f"the checkpoint recorded {mark.events} proposal event(s), the events now end "
+            f"at {last}: events were cut from their end"
+        )
+    elif recorded is None:
+        problem = "missing, though the checkpoint recorded it"
+    elif recorded != mark.event_chain_hash:
+        problem = (
+            "its chain hash differs from the checkpoint's: the proposal events up to here "
+            "were rewritten and re-chained"
+        )
+    if problem is not None:
+        report.checkpoint_matches = False
+        report.event_breaks.append(ProposalBreak(report.slug, mark.events, proposal, problem))
+        report.event_breaks.sort(key=ProposalBreak.order)
+
+
+def verify_history(bot_config: BotConfig) -> Break | MoveBreak | ProposalBreak | None:
     """The first break in ``bot_config``'s history (its versions first, then its label
-    moves), or None if it verifies.
+    moves, then its proposal events), or None if it verifies.
 
     Signatures are checked when ``CONFIG_VERSIONS["SIGNING_KEY"]`` is set.
     """

@@ -133,8 +133,9 @@ def refused(path: Path, slug: str = "copy", **options: Any) -> str:
 def test_an_export_carries_every_hash_and_the_head():
     bot = small_history()
     document = export("support-bot")
-    assert document["format"] == "config_versions.history/3"
+    assert document["format"] == "config_versions.history/4"
     assert (document["label_moves"], document["label_chain_hash"]) == ([], "")
+    assert (document["proposal_events"], document["proposal_chain_hash"]) == ([], "")
     assert (document["slug"], document["name"], document["description"]) == (
         "support-bot",
         "Support bot",

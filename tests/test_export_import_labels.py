@@ -1,6 +1,6 @@
 """Exports carry label moves; imports check them (issue 13).
 
-A ``config_versions.history/3`` export lists every label move with its chain hash and
+A ``config_versions.history/3`` export (and /4) lists every label move with its chain hash and
 the last move's (``label_chain_hash``). The import recomputes them and refuses the whole
 file, in one line naming the move, when a move was edited, removed, added or reordered;
 ``/2`` files (no moves) and ``--unverified`` dumps are imported as before.
@@ -77,7 +77,7 @@ def refused(path: Path, slug: str = "copy", **options: Any) -> str:
 def test_an_export_carries_every_move_and_the_moves_head(tmp_path):
     released("alpha")
     document = export("alpha")
-    assert document["format"] == "config_versions.history/3"
+    assert document["format"] == "config_versions.history/4"
     assert document["label_moves"] == moves_of("alpha")
     rows = list(BotConfigLabelMove.objects.order_by("sequence"))
     assert [m["chain_hash"] for m in document["label_moves"]] == [r.chain_hash for r in rows]
@@ -183,7 +183,8 @@ def test_labels_are_imported_as_recorded_even_if_not_declared_here(tmp_path):
 def test_an_old_history_2_export_is_still_imported(tmp_path):
     released("alpha")
     document = export("alpha")
-    old = {k: v for k, v in document.items() if k not in ("label_moves", "label_chain_hash")}
+    dropped = ("label_moves", "label_chain_hash", "proposal_events", "proposal_chain_hash")
+    old = {k: v for k, v in document.items() if k not in dropped}
     old["format"] = "config_versions.history/2"
     assert imported(write(tmp_path / "old.json", old)) == "Imported 3 version(s) into 'copy'.\n"
     copied = BotConfig.objects.get(slug="copy")

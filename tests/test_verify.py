@@ -193,6 +193,7 @@ def test_every_config_is_checked_archived_ones_too():
         "breaks": 0,
         "versions": 5,
         "label_moves": 0,
+        "proposal_events": 0,
         "tombstones": 0,
     }
     assert document["signatures_checked"] is False

@@ -1,15 +1,19 @@
 """export_config_history: a config's whole history as evidence.
 
-Format ``config_versions.history/3``: the ``ConfigVersionManager.to_dict()`` shape (every
-recorded field of every version, and of every label move) plus the config's slug, name,
-description and schema, each version's ``content_hash`` and ``chain_hash`` (and
+Format ``config_versions.history/4``: the ``ConfigVersionManager.to_dict()`` shape (every
+recorded field of every version, label move and proposal event) plus the config's slug,
+name, description and schema, each version's ``content_hash`` and ``chain_hash`` (and
 ``signature`` when it has one), and the head: ``current_version`` and ``chain_hash``, the
 newest version's. ``label_moves`` lists the config's label moves by sequence (empty if
 none), each with its ``chain_hash`` (and ``signature``), and ``label_chain_hash`` is the
-last move's chain hash ("" if none). Format ``/2`` was the same without the moves.
-Whoever gets the file can recompute every hash; ``import_config_history`` does, and
-refuses a file edited, reordered or cut. Versions and moves are streamed a page at a
-time, so memory stays the same for ten versions or a hundred thousand.
+last move's chain hash ("" if none). ``proposal_events`` lists every step of every
+proposal (submitted, revised, reviewed, withdrawn, applied) by sequence, each with its
+``data`` and ``chain_hash`` (and ``signature``), and ``proposal_chain_hash`` is the last
+event's. Format ``/3`` was the same without the proposal events, ``/2`` without the
+label moves too. Whoever gets the file can recompute every hash;
+``import_config_history`` does, and refuses a file edited, reordered or cut. Versions,
+moves and events are streamed a page at a time, so memory stays the same for ten
+versions or a hundred thousand.
 """
 
 from __future__ import annotations
@@ -30,21 +34,32 @@ from config_versions.integrity import (
     ChainChecker,
     MoveBreak,
     MoveChecker,
+    counted,
+    last_event,
     last_move,
+    moves_of,
+    stored_events,
     stored_moves,
     stored_rows,
+    versions_of,
 )
-from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigVersion
+from config_versions.models import (
+    BotConfig,
+    BotConfigLabelMove,
+    BotConfigProposalEvent,
+    BotConfigVersion,
+)
+from config_versions.proposal_integrity import UNREADABLE, ProposalBreak, ProposalChecker
 
-FORMAT = "config_versions.history/3"
+FORMAT = "config_versions.history/4"
 
 
 class Command(BaseCommand):
     help = (
-        "Write a config's whole history as JSON (format config_versions.history/3): every "
+        "Write a config's whole history as JSON (format config_versions.history/4): every "
         "recorded field of every version with its content and chain hashes, the head's "
-        "chain hash, every label move with its chain hash, and the config's slug, name, "
-        "description and schema."
+        "chain hash, every label move and proposal event with its chain hash, and the "
+        "config's slug, name, description and schema."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,12 +75,8 @@ class Command(BaseCommand):
             exported = export_history(bot, lambda text: self.stdout.write(text, ending=""))
         else:
             exported = self._to_file(bot, output)
-            moves = exported.moves.rows
-            self.stderr.write(
-                f"Exported {exported.versions.rows} version(s)"
-                + (f" and {moves} label move(s)" if moves else "")
-                + f" of {slug!r} to {output}."
-            )
+            counts = counted(exported.versions.rows, exported.moves.rows, exported.events.rows)
+            self.stderr.write(f"Exported {counts} of {slug!r} to {output}.")
         if exported.breaks:
             self.stderr.write(
                 f"Warning: the history does not verify ({exported.breaks[0]}); the export "
@@ -92,27 +103,30 @@ class Command(BaseCommand):
 
 @dataclass
 class Exported:
-    """The checkers that recomputed an export's hashes: its versions', its moves'."""
+    """The checkers that recomputed an export's hashes: its versions', moves', events'."""
 
     versions: ChainChecker
     moves: MoveChecker
+    events: ProposalChecker
 
     @property
-    def breaks(self) -> list[Break | MoveBreak]:
-        return [*self.versions.breaks, *self.moves.breaks]
+    def breaks(self) -> list[Break | MoveBreak | ProposalBreak]:
+        return [*self.versions.breaks, *self.moves.breaks, *self.events.breaks]
 
 
 def export_history(bot: BotConfig, write: Callable[[str], Any]) -> Exported:
-    """Write ``bot``'s history to ``write`` as a history/3 document; the checkers that
+    """Write ``bot``'s history to ``write`` as a history/4 document; the checkers that
     recomputed its hashes on the way (``breaks`` says whether it verifies).
 
     The text is what ``json.dump(document, indent=2)`` would write, produced a version
-    (a move) at a time. Only what was there when the export began is written: the moves
-    up to the last one then, and the versions up to the ``current_version`` read after
-    it, so a version or a move made meanwhile cannot make the heads, the versions and
-    the moves disagree.
+    (a move, an event) at a time. Only what was there when the export began is written:
+    the events up to the last one then, the moves up to the last one read after that,
+    and the versions up to the ``current_version`` read after those, so a version, move
+    or event made meanwhile cannot make the heads and what they head disagree (an event
+    names versions and moves; a move names a version).
     """
     alias = bot._state.db
+    events_upto = last_event(bot)
     moves_upto = last_move(bot)
     current = (
         BotConfig.objects.using(alias)
@@ -134,6 +148,12 @@ def export_history(bot: BotConfig, write: Callable[[str], Any]) -> Exported:
         .values_list("chain_hash", flat=True)
         .first()
     )
+    event_head = (
+        BotConfigProposalEvent.objects.using(alias)
+        .filter(bot_config_id=bot.pk, sequence=events_upto)
+        .values_list("chain_hash", flat=True)
+        .first()
+    )
     header: dict[str, Any] = {
         "format": FORMAT,
         "slug": bot.slug,
@@ -143,11 +163,13 @@ def export_history(bot: BotConfig, write: Callable[[str], Any]) -> Exported:
         "current_version": current,
         "chain_hash": head if head is not None else GENESIS,
         "label_chain_hash": move_head if move_head is not None else GENESIS,
+        "proposal_chain_hash": event_head if event_head is not None else GENESIS,
         "versions": [],
         "label_moves": [],
+        "proposal_events": [],
     }
     text = json.dumps(header, indent=2, ensure_ascii=False)
-    closing = '[],\n  "label_moves": []\n}'
+    closing = '[],\n  "label_moves": [],\n  "proposal_events": []\n}'
     assert text.endswith(closing)
     write(text[: -len(closing)] + "[")
     checker = ChainChecker(bot.slug)
@@ -177,9 +199,23 @@ def export_history(bot: BotConfig, write: Callable[[str], Any]) -> Exported:
         if move.signature:
             entry["signature"] = move.signature
         _write_item(write, entry, first=moves.rows == 1)
-    write("\n  ]\n}\n" if moves.rows else "]\n}\n")
+    write('\n  ],\n  "proposal_events": [' if moves.rows else '],\n  "proposal_events": [')
     moves.finish()
-    return Exported(checker, moves)
+    events = ProposalChecker(
+        bot.slug, checker.last, versions_of=versions_of(bot), moves_of=moves_of(bot)
+    )
+    for step in stored_events(bot, upto=events_upto):
+        events.feed(step)
+        entry = step.event().to_dict()
+        if step.data is UNREADABLE:  # shown as stored; the import refuses it
+            entry["data"] = step.text
+        entry["chain_hash"] = step.chain_hash
+        if step.signature:
+            entry["signature"] = step.signature
+        _write_item(write, entry, first=events.rows == 1)
+    write("\n  ]\n}\n" if events.rows else "]\n}\n")
+    events.finish()
+    return Exported(checker, moves, events)
 
 
 def _write_item(write: Callable[[str], Any], item: dict[str, Any], *, first: bool) -> None:

@@ -1,27 +1,33 @@
 """import_config_history: a new config from an export, checked before anything is written.
 
-Long because a file is checked through and through before anything is written: two
-chains (versions and label moves), every field, three formats.
+Long because a file is checked through and through before anything is written: three
+chains (versions, label moves and proposal events), every field, four formats.
 
-A ``config_versions.history/3`` export carries every version's content and chain hash
-and the head's chain hash, and every label move with its chain hash and the last move's
-(``label_chain_hash``). Every hash is recomputed from the recorded fields, and the
+A ``config_versions.history/4`` export carries every version's content and chain hash
+and the head's chain hash, every label move with its chain hash and the last move's
+(``label_chain_hash``), and every proposal event with its chain hash and the last
+event's (``proposal_chain_hash``). Every hash is recomputed from the recorded fields, and the
 file is refused, whole, at the first version that no longer matches (a config, reason,
 author, timestamp or metadata edited), when versions were reordered, renumbered or cut
 (numbers not 1..N, a count that is not the file's ``current_version``, a chain that does
 not end at its head), and when any field is not what a database can hold. Label moves
 likewise: a move edited, removed, added or reordered, a move that does not start where
 its label's previous move left it or points at a version the file does not hold, a
-chain that does not end at ``label_chain_hash``. The message is one line naming the
-first problem; nothing is written. ``/2`` files (the same without label moves) are
-checked the same way.
+chain that does not end at ``label_chain_hash``. Proposal events likewise (an event
+edited, removed, added or reordered, a chain that does not end at
+``proposal_chain_hash``), and each must be a step a manager could have written after
+the ones before it (``proposal_integrity``): no review of a proposal never submitted,
+no apply of a revision not approved, an apply naming the version it wrote. The message
+is one line naming the first problem; nothing is written. ``/3`` files (the same without
+proposal events) and ``/2`` files (without label moves too) are checked the same way.
 
 Older files carry no hashes (format ``/1``, plain ``ConfigVersionManager.to_dict()``
 dumps): nothing in them can be checked, so they are imported only with ``--unverified``.
 
-The versions and moves are written through the store like any other: numbers,
-timestamps, reasons, authors and metadata as recorded, the chains recomputed (and
-checked to end at the file's heads), and signed with this site's key. Signatures in the
+The versions, moves and events are written through the store like any other: numbers,
+timestamps, reasons, authors, metadata and event data as recorded, the chains
+recomputed (and checked to end at the file's heads), and signed with this site's key;
+each proposal's summary row is what its events add up to. Signatures in the
 file are not copied: they are another site's, or stale. A to_dict() dump's label moves
 carry chain hashes without their versions': with ``--unverified`` those are checked
 all the same.
@@ -52,23 +58,30 @@ from config_versions.core.jsondata import (
 )
 from config_versions.core.labels import MOVE_FIELDS, check_label_name
 from config_versions.core.manager import MAX_CREATED_BY_LENGTH
+from config_versions.core.proposals import EVENT_FIELDS
+from config_versions.core.review import MAX_COMMENT_LENGTH
 from config_versions.core.version import VERSION_FIELDS
-from config_versions.integrity import ChainChecker, MoveChecker, MoveRow, Row
+from config_versions.integrity import ChainChecker, MoveChecker, MoveRow, Row, counted
 from config_versions.managers import restore_history
 from config_versions.models import BotConfig
+from config_versions.proposal_integrity import EventRow, ProposalBreak, ProposalChecker
 from config_versions.validation import check_schema
 
-VERIFIED = "config_versions.history/3"
-NO_MOVES = "config_versions.history/2"  # verified as /3, but it has no label moves
+VERIFIED = "config_versions.history/4"
+NO_EVENTS = "config_versions.history/3"  # verified as /4, but it has no proposal events
+NO_MOVES = "config_versions.history/2"  # nor label moves
 UNHASHED = "config_versions.history/1"
 # 10000-01-01 UTC: no database date column reaches the year 10000.
 MAX_TIMESTAMP = 253_402_300_800
 NAME_MAX_LENGTH = 200  # BotConfig.name's
+MAX_NUMBER = 2_147_483_647  # what a PositiveIntegerField holds on every database
 _MISSING = object()
 # What a history/2 version must carry: every recorded field, and its hashes.
 VERIFIED_FIELDS = (*VERSION_FIELDS, "content_hash", "chain_hash")
 # What a history/3 label move must carry.
 VERIFIED_MOVE_FIELDS = (*MOVE_FIELDS, "chain_hash")
+# What a history/4 proposal event must carry.
+VERIFIED_EVENT_FIELDS = (*EVENT_FIELDS, "chain_hash")
 
 
 class Refused(Exception):
@@ -78,9 +91,10 @@ class Refused(Exception):
 class Command(BaseCommand):
     help = (
         "Create a bot config from an export of export_config_history (format "
-        "config_versions.history/3, or /2), recomputing every hash of its versions and "
-        "label moves and refusing the whole file if anything in it was edited, reordered "
-        "or cut. Files without hashes (format /1, plain ConfigVersionManager.to_dict() "
+        "config_versions.history/4, or /3, /2), recomputing every hash of its versions, "
+        "label moves and proposal events and refusing the whole file if anything in it "
+        "was edited, reordered or cut, or is a proposal step no manager could have "
+        "written. Files without hashes (format /1, plain ConfigVersionManager.to_dict() "
         "dumps) need --unverified. All or nothing."
     )
 
@@ -105,13 +119,14 @@ class Command(BaseCommand):
         **options: Any,
     ) -> None:
         try:
-            count, moves = self._import(file, slug, name, unverified)
+            count, moves, events = self._import(file, slug, name, unverified)
         except CommandError as exc:
             raise CommandError(_one_line(str(exc))) from None
-        moved = f" and {moves} label move(s)" if moves else ""
-        self.stdout.write(f"Imported {count} version(s){moved} into {slug!r}.")
+        self.stdout.write(f"Imported {counted(count, moves, events)} into {slug!r}.")
 
-    def _import(self, file: str, slug: str, name: str | None, unverified: bool) -> tuple[int, int]:
+    def _import(
+        self, file: str, slug: str, name: str | None, unverified: bool
+    ) -> tuple[int, int, int]:
         document = _read(file)
         if BotConfig.objects.filter(slug=slug).exists():
             raise CommandError(f"A bot config with slug {slug!r} already exists; nothing imported.")
@@ -135,10 +150,13 @@ class Command(BaseCommand):
                         "chain_hash": history.head,
                         "label_moves": history.moves,
                         "label_chain_hash": history.move_head,
+                        "proposal_events": history.events,
+                        "proposal_chain_hash": history.event_head,
                     },
                 )
                 count = len(manager)
                 moves = len(manager.label_history())
+                events = len(history.events)
         except Refused as exc:
             raise CommandError(f"{file}: {exc}; nothing imported.") from None
         except (ValueError, InvalidConfigError) as exc:
@@ -152,7 +170,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file}: the database refused it ({first}); nothing imported."
             ) from None
-        return count, moves
+        return count, moves, events
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,8 @@ class History:
     head: str | None  # the chain hash it must end at; None: not verified
     moves: list[dict[str, Any]]
     move_head: str | None  # the chain hash the moves must end at; None: not verified
+    events: list[dict[str, Any]]
+    event_head: str | None  # the chain hash the events must end at; None: not verified
     name: str | None
     description: str
     schema: Any
@@ -173,7 +193,7 @@ def parse_history(document: Any, *, unverified: bool) -> History:
     if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
         raise Refused("not a config history: expected an object with a 'versions' list")
     form = document.get("format", _MISSING)
-    if form in (VERIFIED, NO_MOVES):
+    if form in (VERIFIED, NO_EVENTS, NO_MOVES):
         verified = True
     elif form in (UNHASHED, _MISSING):
         if not unverified:
@@ -220,7 +240,8 @@ def parse_history(document: Any, *, unverified: bool) -> History:
             "the head was edited"
         )
     moves, move_head = _moves(document, form, len(clean), verified=verified)
-    return History(clean, head, moves, move_head, name, description, schema)
+    events, event_head = _events(document, form, clean, moves, verified=verified)
+    return History(clean, head, moves, move_head, events, event_head, name, description, schema)
 
 
 def _moves(
@@ -322,6 +343,136 @@ def _move(
     if not (isinstance(chain, str) and SHA256_HEX.fullmatch(chain)):
         raise Refused(f"{where}: chain_hash {_show(chain)} is not a SHA-256 (64 hex digits)")
     return entry, chain
+
+
+def _events(
+    document: dict[str, Any],
+    form: object,
+    versions: list[dict[str, Any]],
+    moves: list[dict[str, Any]],
+    *,
+    verified: bool,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The file's proposal events, checked as moves are and as steps a manager could
+    have written; and the chain hash they must end at (None: not verified)."""
+    raw_events = document.get("proposal_events", _MISSING)
+    if form in (NO_MOVES, NO_EVENTS):
+        if raw_events is not _MISSING:
+            raise Refused(
+                f"format {form} has no proposal events, yet the file lists proposal_events; "
+                f"expected format {VERIFIED!r}"
+            )
+        return [], GENESIS
+    if raw_events is _MISSING:
+        if verified:
+            raise Refused("no proposal_events")
+        raw_events = []
+    if not isinstance(raw_events, list):
+        raise Refused(f"proposal_events must be a list of event objects, not {_show(raw_events)}")
+    event_head = None
+    if verified:
+        event_head = document.get("proposal_chain_hash")
+        if not (
+            isinstance(event_head, str) and (event_head == "" or SHA256_HEX.fullmatch(event_head))
+        ):
+            raise Refused(
+                f"its proposal_chain_hash {_show(event_head)} is not a SHA-256 (64 hex digits)"
+            )
+    by_sequence = {move["sequence"]: (move["label"], move["to_version"]) for move in moves}
+    checker = ProposalChecker(
+        "",
+        len(versions),
+        versions_of=lambda numbers: {
+            n: (versions[n - 1]["config"], versions[n - 1]["metadata"])
+            for n in numbers
+            if 1 <= n <= len(versions)
+        },
+        moves_of=lambda sequences: {s: by_sequence[s] for s in sequences if s in by_sequence},
+    )
+    clean: list[dict[str, Any]] = []
+    for number, raw in enumerate(raw_events, start=1):
+        entry, chain = _event(raw, number, verified=verified)
+        checker.feed(EventRow(**entry, chain_hash=chain or ""), recorded=chain is not None)
+        _refuse_at_break(checker.breaks)
+        clean.append(entry if chain is None else {**entry, "chain_hash": chain})
+    _refuse_at_break(checker.finish())
+    if verified and checker.head != event_head:
+        raise Refused(
+            "the proposal events' chain does not end at the file's proposal_chain_hash: "
+            "events were cut, or the head was edited"
+        )
+    return clean, event_head
+
+
+def _refuse_at_break(breaks: list[ProposalBreak]) -> None:
+    if breaks:
+        found = min(breaks, key=ProposalBreak.order)
+        raise Refused(f"{found.where}: {found.problem}")
+
+
+def _event(raw: Any, number: int, *, verified: bool) -> tuple[dict[str, Any], str | None]:
+    """One proposal event as restore_history takes it, and its chain hash if it has one."""
+    if not isinstance(raw, dict):
+        raise Refused(f"proposal event entry {number} is not an object")
+    for name in VERIFIED_EVENT_FIELDS if verified else ("proposal", "kind"):
+        if name not in raw:
+            raise Refused(f"proposal event entry {number} has no {name!r} field")
+    sequence = raw.get("sequence", number)
+    if sequence != number or not is_int(sequence):
+        raise Refused(
+            f"proposal event entry {number} has number {_show(sequence)}; proposal events "
+            "must be numbered 1, 2, 3 ... in order: events were removed, added or reordered"
+        )
+    proposal, kind = raw["proposal"], raw["kind"]
+    where = f"proposal event {number}"
+    if not (is_int(proposal) and 1 <= proposal <= MAX_NUMBER):
+        raise Refused(f"{where}: proposal must be a number from 1, not {_show(proposal)}")
+    where += f" (proposal {proposal})"
+    if not isinstance(kind, str):
+        raise Refused(f"{where}: kind must be text, not {_show(kind)}")
+    actor, data = raw.get("actor"), raw.get("data", {})
+    if not isinstance(data, dict):
+        raise Refused(f"{where}: data must be a JSON object, not {_show(data)}")
+    try:
+        if actor is not None:
+            check_text("actor", actor, max_length=MAX_CREATED_BY_LENGTH)
+        _check_data(data)
+    except InvalidConfigError as exc:
+        raise Refused(f"{where}: {exc}") from None
+    entry = {
+        "sequence": number,
+        "proposal": proposal,
+        "kind": kind,
+        "timestamp": _timestamp(raw, where),
+        "actor": actor,
+        "data": data,
+    }
+    chain = raw.get("chain_hash")
+    if not verified and chain in (None, ""):
+        return entry, None
+    if not (isinstance(chain, str) and SHA256_HEX.fullmatch(chain)):
+        raise Refused(f"{where}: chain_hash {_show(chain)} is not a SHA-256 (64 hex digits)")
+    return entry, chain
+
+
+def _check_data(data: dict[str, Any]) -> None:
+    """InvalidConfigError if an event's data holds what a database cannot, or more than
+    the limits let a manager write."""
+    config = data.get("config")
+    if isinstance(config, dict):
+        normalize_config(config, max_bytes=settings.MAX_CONFIG_BYTES, copy=False)
+        if json_depth(config) > settings.MAX_DEPTH:
+            raise InvalidConfigError(
+                f"the config is nested deeper than the limit of {settings.MAX_DEPTH} levels"
+            )
+    try:
+        normalize_config(data, copy=False)
+    except InvalidConfigError as exc:
+        raise InvalidConfigError(str(exc).replace("The config", "The data")) from None
+    limits = {"reason": settings.MAX_REASON_LENGTH, "comment": MAX_COMMENT_LENGTH}
+    for name, limit in limits.items():
+        if isinstance(data.get(name), str):
+            check_text(name, data[name], max_length=limit)
 
 
 def _timestamp(raw: dict[str, Any], where: str) -> float:

@@ -1,5 +1,7 @@
-"""verify_config_history: recompute every hash of every config's versions and label
-moves, check signatures and compare with a checkpoint; every break, exit 1 if any."""
+"""verify_config_history: recompute every hash of every config's versions, label moves
+and proposal events, check that each move and proposal step follows the ones before it
+(and proposals' summary rows their events), check signatures and compare with a
+checkpoint; every break, exit 1 if any."""
 
 from __future__ import annotations
 
@@ -27,12 +29,14 @@ NO_KEY = "Signatures not checked: CONFIG_VERSIONS['SIGNING_KEY'] is not set."
 
 class Command(BaseCommand):
     help = (
-        "Recompute the hashes of every version and label move of every config (archived "
-        "ones too), check that each label move follows the label's previous one and points "
-        "at a version held, check signatures when CONFIG_VERSIONS['SIGNING_KEY'] is set, "
-        "and compare with a "
-        "checkpoint; list every break and exit 1 if there is any. Purged histories "
-        "(tombstones) are listed, not counted as failures."
+        "Recompute the hashes of every version, label move and proposal event of every "
+        "config (archived ones too), check that each label move follows the label's "
+        "previous one and points at a version held, that each proposal event is a step a "
+        "manager could have written (and an apply the version it names), that proposals' "
+        "summary rows match their events, check signatures when "
+        "CONFIG_VERSIONS['SIGNING_KEY'] is set, and compare with a checkpoint; list every "
+        "break and exit 1 if there is any. Purged histories (tombstones) are listed, not "
+        "counted as failures."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -141,7 +145,9 @@ class Command(BaseCommand):
         name = report.slug + (" (archived)" if report.archived else "")
         signatures = str(report.signatures)
         move_signatures = str(report.move_signatures)
+        event_signatures = str(report.event_signatures)
         moves = report.moves or report.move_breaks
+        events = report.events or report.event_breaks
         if report.ok:
             line = f"{name}: {report.versions} version(s) intact"
             if signatures:
@@ -150,21 +156,33 @@ class Command(BaseCommand):
                 line += f"; {report.moves} label move(s) intact"
                 if move_signatures:
                     line += f", {move_signatures}"
+            if events:
+                line += (
+                    f"; {report.events} proposal event(s) of {report.proposals} proposal(s) intact"
+                )
+                if event_signatures:
+                    line += f", {event_signatures}"
             self.stdout.write(line + ".")
             return
         counted = f"{report.versions} version(s), "
         if moves:
             counted += f"{report.moves} label move(s), "
-        breaks = len(report.breaks) + len(report.move_breaks)
+        if events:
+            counted += f"{report.events} proposal event(s), "
+        breaks = len(report.all_breaks)
         self.stdout.write(self.style.ERROR(f"{name}: {counted}{breaks} break(s):"))
         for found in report.breaks:
             self.stdout.write(f"  version {found.version}: {found.problem}")
         for moved in report.move_breaks:
             self.stdout.write(f"  {moved.where}: {moved.problem}")
+        for step in report.event_breaks:
+            self.stdout.write(f"  {step.where}: {step.problem}")
         if signatures:
             self.stdout.write(f"  signatures: {signatures}")
         if moves and move_signatures:
             self.stdout.write(f"  label move signatures: {move_signatures}")
+        if events and event_signatures:
+            self.stdout.write(f"  proposal event signatures: {event_signatures}")
 
     def _write_text_footer(
         self,
@@ -193,7 +211,7 @@ class Command(BaseCommand):
                 else:
                     self.stdout.write(self.style.ERROR(line + item.problem))
         broken = [r for r in reports if not r.ok]
-        breaks = sum(len(r.breaks) + len(r.move_breaks) for r in broken)
+        breaks = sum(len(r.all_breaks) for r in broken)
         summary = f"Verified {len(reports)} config(s): {len(reports) - len(broken)} intact"
         if broken:
             summary += f", {len(broken)} broken ({breaks} break(s))"
@@ -270,11 +288,12 @@ def _document(
             "breaks": failures,
             "versions": sum(r.versions for r in reports),
             "label_moves": sum(r.moves for r in reports),
+            "proposal_events": sum(r.events for r in reports),
             "tombstones": len(purged),
         },
     }
 
 
 def _failures(reports: list[HistoryReport], gone: list[Gone]) -> int:
-    breaks = sum(len(r.breaks) + len(r.move_breaks) for r in reports)
+    breaks = sum(len(r.all_breaks) for r in reports)
     return breaks + sum(1 for g in gone if g.problem)
