@@ -251,8 +251,9 @@ class ReviewRules:
         If the newest version is still the proposal's base, its config is written as
         is; if not, its edits are merged onto the newest version (three-way), recorded
         in metadata (``merged_onto``). A proposal that edits nothing is a release of
-        its base version as it is: no version is written and its label moves there. Conflicts raise :class:`MergeConflictError`
-        naming every JSON Pointer; nothing is written. The validators run on what is
+        its base version as it is: no version is written and its label moves there.
+        Conflicts raise :class:`MergeConflictError` naming every JSON Pointer; nothing
+        is written. The validators run on what is
         written. The version, the label move and the proposal's ``applied`` event are
         one transaction (one ``serialized()`` block). ``revision``, when given, must
         still be the proposal's current one (what the person applying saw).
@@ -320,7 +321,7 @@ class ReviewRules:
         if not raw_events:
             return
         store = self._proposal_store()
-        seen: list[ProposalEvent] = []
+        steps: dict[int, list[ProposalEvent]] = {}  # each proposal's events, oldest first
         for number, raw in enumerate(raw_events, start=1):
             where = f"Proposal event {number}"
             if not isinstance(raw, Mapping):
@@ -329,17 +330,19 @@ class ReviewRules:
                 event = ProposalEvent.from_dict(raw)
             except KeyError as exc:
                 raise ValueError(f"{where} has no {exc} field") from None
-            _check_event(where, event, seen, versions)
+            earlier = steps.get(event.proposal) if is_version_number(event.proposal) else None
+            _check_event(where, event, earlier, len(steps), versions)
             if event.sequence not in (0, number):
                 raise ValueError(f"{where} has number {event.sequence!r}; events go 1, 2 ...")
             self._check_fields("", event.actor, None)
+            own = [*(earlier or []), event]
             stored = store.append_proposal_event(
                 replace(event, sequence=0, chain_hash="", timestamp=float(event.timestamp)),
-                fold([*seen, event], self.review_policy)[event.proposal],
+                fold(own, self.review_policy)[event.proposal],
             )
             if event.chain_hash and stored.chain_hash != event.chain_hash:
                 raise ValueError(f"{where}: its recorded fields do not match its chain hash")
-            seen.append(stored)
+            steps[event.proposal] = [*own[:-1], stored]
 
     # Internals -----------------------------------------------------------------
 
@@ -494,9 +497,19 @@ def _number(proposal: object) -> int:
 
 
 def _check_event(
-    where: str, event: ProposalEvent, seen: list[ProposalEvent], versions: int
+    where: str,
+    event: ProposalEvent,
+    earlier: list[ProposalEvent] | None,
+    proposals: int,
+    versions: int,
 ) -> None:
-    """Refuse a replayed event that no manager could have written after ``seen``."""
+    """Refuse a replayed event that no manager could have written after ``earlier`` (the
+    same proposal's events; None if it has none) when ``proposals`` were submitted.
+
+    The checks do not depend on the review policy (it may have changed since): an apply
+    must name the current revision, the proposal's label, and approvers whose last word
+    on that revision is an approval, with no rejection standing.
+    """
     if event.kind not in EVENT_KINDS:
         raise ValueError(f"{where} has an unknown kind {event.kind!r}")
     if not is_version_number(event.proposal):
@@ -506,16 +519,6 @@ def _check_event(
         raise ValueError(f"{where} has no numeric timestamp")
     if not isinstance(event.data, dict):
         raise ValueError(f"{where}: 'data' must be an object")
-    known = {e.proposal for e in seen}
-    if event.kind == SUBMITTED:
-        if event.proposal != max(known, default=0) + 1:
-            raise ValueError(f"{where} submits proposal {event.proposal} out of order")
-    elif event.proposal not in known:
-        raise ValueError(f"{where} is a step of proposal {event.proposal}, never submitted")
-    elif any(
-        e.proposal == event.proposal and e.kind in (APPLIED_EVENT, WITHDRAWN_EVENT) for e in seen
-    ):
-        raise ValueError(f"{where} follows the close of proposal {event.proposal}")
     data = event.data
     if event.kind in (SUBMITTED, REVISED):
         base = data.get("base_version")
@@ -525,10 +528,36 @@ def _check_event(
             or base > versions
         ):
             raise ValueError(f"{where} has no config, or a base version not held")
-    elif event.kind == REVIEWED:
-        if data.get("decision") not in DECISIONS or not is_version_number(data.get("revision")):
-            raise ValueError(f"{where} has no decision or revision")
-    elif event.kind == APPLIED_EVENT:
+    if event.kind == SUBMITTED:
+        if earlier is not None or event.proposal != proposals + 1:
+            raise ValueError(f"{where} submits proposal {event.proposal} out of order")
+        return
+    if earlier is None:
+        raise ValueError(f"{where} is a step of proposal {event.proposal}, never submitted")
+    if any(e.kind in (APPLIED_EVENT, WITHDRAWN_EVENT) for e in earlier):
+        raise ValueError(f"{where} follows the close of proposal {event.proposal}")
+    state = fold(earlier, ReviewPolicy(allow_self_approval=True))[event.proposal]
+    current = state.revision.number
+    if event.kind == REVISED and event.actor != state.author:
+        raise ValueError(f"{where} revises proposal {event.proposal}, not by its author")
+    if event.kind == REVIEWED and (
+        data.get("decision") not in DECISIONS or data.get("revision") != current
+    ):
+        raise ValueError(f"{where} is no review of the current revision ({current})")
+    if event.kind == APPLIED_EVENT:
         target = data.get("version")
         if not is_version_number(target) or target > versions:
             raise ValueError(f"{where} names version {target!r}: not held")
+        approvers = data.get("approvers")
+        if (
+            data.get("revision") != current
+            or data.get("label") != state.label
+            or not isinstance(approvers, list)
+            or not approvers
+            or not set(approvers) <= set(state.approvers)
+            or state.rejecters
+        ):
+            raise ValueError(
+                f"{where} applies proposal {event.proposal} without the approvals, revision "
+                "or label its steps record"
+            )
