@@ -244,34 +244,49 @@ def parse_history(document: Any, *, unverified: bool) -> History:
     return History(clean, head, moves, move_head, events, event_head, name, description, schema)
 
 
+def _listed(
+    document: dict[str, Any],
+    key: str,
+    head_key: str,
+    form: object,
+    older_forms: tuple[str, ...],
+    verified: bool,
+) -> tuple[list[Any], str | None] | None:
+    """The file's list of records under ``key`` and the chain hash it must end at, under
+    ``head_key`` (None: not verified); None in a format older than such records."""
+    what = key.replace("_", " ")
+    raw = document.get(key, _MISSING)
+    if form in older_forms:
+        if raw is not _MISSING:
+            raise Refused(
+                f"format {form} has no {what}, yet the file lists {key}; "
+                f"expected format {VERIFIED!r}"
+            )
+        return None
+    if raw is _MISSING:
+        if verified:
+            raise Refused(f"no {key}")
+        raw = []
+    if not isinstance(raw, list):
+        item = key.split("_")[-1][:-1]  # label_moves: move, proposal_events: event
+        raise Refused(f"{key} must be a list of {item} objects, not {_show(raw)}")
+    head = None
+    if verified:
+        head = document.get(head_key)
+        if not (isinstance(head, str) and (head == "" or SHA256_HEX.fullmatch(head))):
+            raise Refused(f"its {head_key} {_show(head)} is not a SHA-256 (64 hex digits)")
+    return raw, head
+
+
 def _moves(
     document: dict[str, Any], form: object, versions: int, *, verified: bool
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The file's label moves, checked as versions are; and the chain hash they must
     end at (None: not verified)."""
-    raw_moves = document.get("label_moves", _MISSING)
-    if form == NO_MOVES:
-        if raw_moves is not _MISSING:
-            raise Refused(
-                f"format {NO_MOVES} has no label moves, yet the file lists label_moves; "
-                f"expected format {VERIFIED!r}"
-            )
+    listed = _listed(document, "label_moves", "label_chain_hash", form, (NO_MOVES,), verified)
+    if listed is None:
         return [], GENESIS
-    if raw_moves is _MISSING:
-        if verified:
-            raise Refused("no label_moves")
-        raw_moves = []
-    if not isinstance(raw_moves, list):
-        raise Refused(f"label_moves must be a list of move objects, not {_show(raw_moves)}")
-    move_head = None
-    if verified:
-        move_head = document.get("label_chain_hash")
-        if not (
-            isinstance(move_head, str) and (move_head == "" or SHA256_HEX.fullmatch(move_head))
-        ):
-            raise Refused(
-                f"its label_chain_hash {_show(move_head)} is not a SHA-256 (64 hex digits)"
-            )
+    raw_moves, move_head = listed
     checker = MoveChecker("", versions)
     clean: list[dict[str, Any]] = []
     for number, raw in enumerate(raw_moves, start=1):
@@ -355,29 +370,12 @@ def _events(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The file's proposal events, checked as moves are and as steps a manager could
     have written; and the chain hash they must end at (None: not verified)."""
-    raw_events = document.get("proposal_events", _MISSING)
-    if form in (NO_MOVES, NO_EVENTS):
-        if raw_events is not _MISSING:
-            raise Refused(
-                f"format {form} has no proposal events, yet the file lists proposal_events; "
-                f"expected format {VERIFIED!r}"
-            )
+    listed = _listed(
+        document, "proposal_events", "proposal_chain_hash", form, (NO_MOVES, NO_EVENTS), verified
+    )
+    if listed is None:
         return [], GENESIS
-    if raw_events is _MISSING:
-        if verified:
-            raise Refused("no proposal_events")
-        raw_events = []
-    if not isinstance(raw_events, list):
-        raise Refused(f"proposal_events must be a list of event objects, not {_show(raw_events)}")
-    event_head = None
-    if verified:
-        event_head = document.get("proposal_chain_hash")
-        if not (
-            isinstance(event_head, str) and (event_head == "" or SHA256_HEX.fullmatch(event_head))
-        ):
-            raise Refused(
-                f"its proposal_chain_hash {_show(event_head)} is not a SHA-256 (64 hex digits)"
-            )
+    raw_events, event_head = listed
     by_sequence = {move["sequence"]: (move["label"], move["to_version"]) for move in moves}
     checker = ProposalChecker(
         "",
