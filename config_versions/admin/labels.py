@@ -1,15 +1,22 @@
-"""Labels in the admin: badges, "Promote to …" with its confirmation, the label history.
+"""Labels in the admin: badges, "Promote to …" and "Propose for …" with their
+confirmation, the label history.
 
 Nothing here decides a move: ``releases.move_label`` (the rule the API shares) says who
-may move which label, and the version manager's ``set_label`` whether it moves. This
-module parses the request, shows what a move would change and reports the outcome.
+may move which label, and the version manager's ``set_label`` whether it moves;
+``review`` says who may propose. This module parses the request, shows what a move
+would change and reports the outcome.
 
 - The history marks each version with the labels pointing at it and offers, per row, a
-  "Promote to …" link for each declared label the user may move (none on an archived
-  config, none for a label already there).
+  "Promote to …" link for each declared label the user may move, and a "Propose for …"
+  link for each label that moves only by applying an approved proposal
+  (``REVIEW["labels"]``) when the user may propose (none on an archived config, none
+  for a label already there).
 - The promote URL answers GET with a confirmation: the side-by-side diff from what the
   label serves now (or from nothing) to the target, a reason, and where the label
-  pointed when the page was shown; its POST moves the label.
+  pointed when the page was shown; its POST moves the label. For a review label its
+  POST submits a proposal that edits nothing, made from the target (``review.submit``):
+  applying it once approved moves the label there. Whoever may not propose is told the
+  label moves only by applying an approved proposal.
 - The label history lists the moves, newest first; the change form and the changelist
   show where each label points.
 
@@ -17,8 +24,9 @@ With no label declared (``CONFIG_VERSIONS["LABELS"]`` empty) none of it shows, a
 URLs answer 404.
 
 Long because it is one mixin, ``LabelsAdmin``, holding the label parts of five pages
-(history, change form, changelist, promote, label history) that share its URL helpers,
-summaries and badges; split, each part would reach back into the others' helpers.
+(history, change form, changelist, promote or propose, label history) that share its
+URL helpers, summaries and badges; split, each part would reach back into the others'
+helpers (proposing a release is the promote page's other POST, on the same diff).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import router, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -54,16 +62,18 @@ from config_versions.core.errors import (
     ConfigArchivedError,
     InvalidConfigError,
     NoConfigError,
+    ProposalError,
     ReviewRequiredError,
     UnknownLabelError,
     VersionConflictError,
     VersionNotFoundError,
 )
 from config_versions.core.manager import ConfigVersionManager
+from config_versions.core.proposals import APPROVED, OPEN
 from config_versions.core.version import ConfigVersion
 from config_versions.diff_display import Cell, Fold, Row, SideBySide, json_lines, side_by_side
 from config_versions.forms import PromoteForm, reason_error
-from config_versions.models import BotConfig, BotConfigLabelMove
+from config_versions.models import BotConfig, BotConfigLabelMove, BotConfigProposal
 from config_versions.releases import (
     LabelState,
     check_declared,
@@ -88,11 +98,13 @@ LABEL_ALIAS = "cv_label_%d"
 @dataclass(frozen=True, slots=True)
 class LabelLink:
     """A label on a page: a badge (``url``: the label's history) on a version, or a
-    "Promote to …" button (``url``: the confirmation) of a history row."""
+    "Promote to …" button (``url``: the confirmation) of a history row; "Propose for …"
+    with ``propose`` (a label that moves only by applying an approved proposal)."""
 
     name: str
     protected: bool
     url: str
+    propose: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +240,21 @@ class LabelsAdmin(VersionHistoryAdmin):
         at = labels_by_version(states)
         # An archived config is read-only: its labels stay where they are until restored.
         promotable = [] if obj.is_archived else movable_labels(request.user)
+        proposable = self._proposable(request, obj)
+        offered = [name for name in declared_labels() if name in promotable or name in proposable]
         promote_url = partial(self._url, "promote", obj)
         data["rows"] = [
             replace(
                 row,
                 labels=self._badges(obj, at.get(row.version, [])),
                 promotions=tuple(
-                    LabelLink(name, is_protected(name), promote_url(name, row.version))
-                    for name in promotable
+                    LabelLink(
+                        name,
+                        is_protected(name),
+                        promote_url(name, row.version),
+                        propose=name in proposable,
+                    )
+                    for name in offered
                     if pointing[name] != row.version
                 ),
             )
@@ -246,6 +265,13 @@ class LabelsAdmin(VersionHistoryAdmin):
             label_history_url=self._url("labels", obj),
         )
         return response
+
+    def _proposable(self, request: HttpRequest, obj: BotConfig) -> list[str]:
+        """The labels that move only by applying an approved proposal, if the user may
+        propose their release here (not on an archived config)."""
+        if obj.is_archived or review.propose_refusal(request.user) is not None:
+            return []
+        return [name for name in declared_labels() if review.policy().requires_review(name)]
 
     # The change form: where each label points ------------------------------------------
 
@@ -336,23 +362,29 @@ class LabelsAdmin(VersionHistoryAdmin):
     def promote_view(
         self, request: HttpRequest, object_id: str, label: str, version: int
     ) -> HttpResponse:
-        """GET: the confirmation page (diff, reason); POST: ``releases.move_label``."""
+        """GET: the confirmation page (diff, reason); POST: ``releases.move_label``, or
+        for a label that moves only by applying a proposal, ``review.submit``."""
         obj = self._get_viewable(request, object_id)
         if isinstance(obj, HttpResponse):
             return obj
         name = _declared_or_404(label)
-        refusal = move_refusal(request.user, name)
-        if refusal is not None:
-            raise PermissionDenied(refusal)
+        reviewed = review.policy().requires_review(name)
+        proposing = reviewed and review.propose_refusal(request.user) is None
+        if not proposing:
+            refusal = move_refusal(request.user, name)
+            if refusal is not None:
+                raise PermissionDenied(refusal)
         if obj.is_archived:
             return self._archived_note(request, obj)
-        if review.policy().requires_review(name):
+        if reviewed and not proposing:
             return self._review_note(request, obj, ReviewRequiredError(name))
         manager = obj.get_version_manager(user=request.user)
         target = manager.get_version(version) if version >= 1 else None
         if target is None:
             raise Http404(str(VersionNotFoundError(version)))
         expand = _expanded(request.GET.getlist("expand"))
+        if proposing:
+            return self._propose(request, obj, manager, name, target, expand)
         help_text = _("Why; shown in the label history.")
 
         def page(form: PromoteForm) -> HttpResponse:
@@ -385,7 +417,8 @@ class LabelsAdmin(VersionHistoryAdmin):
                         request, obj, f"Moved label {name} to version {version} (was {was})."
                     )
         except VersionConflictError as exc:
-            form.add_error(None, _moved_meanwhile(name, version, exc))
+            seen, actual = exc.expected_version, exc.actual_version
+            form.add_error(None, _moved_meanwhile(name, version, seen, actual))
             return page(form)
         except InvalidConfigError as exc:
             if exc.field == "reason":
@@ -414,6 +447,110 @@ class LabelsAdmin(VersionHistoryAdmin):
                 messages.SUCCESS,
             )
         return back
+
+    def _propose(
+        self,
+        request: HttpRequest,
+        obj: BotConfig,
+        manager: ConfigVersionManager,
+        name: str,
+        target: ConfigVersion,
+        expand: Any,
+    ) -> HttpResponse:
+        """Propose the release of ``target`` for review label ``name``: GET the same
+        confirmation as a move; POST ``review.submit`` of a proposal that edits nothing,
+        made from ``target`` (applying it moves the label there), then its review page."""
+        version = target.version
+        values = {"n": version, "label": name}
+        help_text = _("Why; reviewers read it first, and the proposal keeps it.")
+
+        def page(form: PromoteForm) -> HttpResponse:
+            return self._promote_page(
+                request, obj, manager, name, target, form, expand, proposing=True
+            )
+
+        if request.method != "POST":
+            default = _("Release version %(n)s to %(label)s") % values
+            return page(PromoteForm(initial={"reason": default}, reason_help=help_text))
+        form = PromoteForm(request.POST, reason_help=help_text)
+        back = HttpResponseRedirect(self._url("history", obj))
+        if not form.is_valid():
+            if "reason" in form.errors:
+                return page(form)
+            self.message_user(request, _("The propose request was malformed."), messages.ERROR)
+            return back
+        pending = self._pending_release(obj, manager, name, target)
+        if pending is not None:  # proposed meanwhile (or the form was posted twice)
+            note = _(
+                "Proposal %(p)s already proposes version %(n)s for %(label)s: nothing new "
+                "was proposed."
+            )
+            self.message_user(request, note % {**values, "p": pending}, messages.INFO)
+            return HttpResponseRedirect(self._url("proposal", obj, pending))
+        seen, actual = form.cleaned_data["expected_version"], manager.get_label(name)
+        if actual == version and seen in (None, version):
+            note = _("%(label)s already points at version %(n)s, so nothing was proposed.")
+            self.message_user(request, note % values, messages.INFO)
+            return back
+        if seen is not None and actual is not None and seen != actual:  # moved since shown
+            form.add_error(None, _moved_meanwhile(name, version, seen, actual, proposing=True))
+            return page(form)
+        try:
+            proposal = review.submit(
+                obj,
+                request.user,
+                target.config,
+                version,
+                reason=form.cleaned_data["reason"],
+                label=name,
+                manager=manager,
+            )
+        except InvalidConfigError as exc:
+            if exc.field == "reason":
+                form.add_error("reason", reason_error(exc))
+                return page(form)
+            self._nothing_proposed(request, exc)
+            return back
+        except ConfigArchivedError:  # since the page was shown
+            return self._archived_note(request, obj)
+        except (
+            PermissionDenied,  # since the page was shown
+            ValidationError,  # the version's config fails a rule added since
+            VersionNotFoundError,
+            UnknownLabelError,  # no longer declared
+            NoConfigError,
+            ProposalError,
+        ) as exc:
+            self._nothing_proposed(request, exc)
+            return back
+        self.log_change(
+            request, obj, f"Proposed version {version} for label {name}: proposal {proposal.id}."
+        )
+        note = _(
+            "Proposed version %(n)s for %(label)s as proposal %(p)s. %(label)s moves there "
+            "once it is approved and applied."
+        )
+        self.message_user(request, note % {**values, "p": proposal.id}, messages.SUCCESS)
+        return HttpResponseRedirect(self._url("proposal", obj, proposal.id))
+
+    def _pending_release(
+        self, obj: BotConfig, manager: ConfigVersionManager, name: str, target: ConfigVersion
+    ) -> int | None:
+        """An open or approved proposal releasing ``target`` to ``name`` as it is."""
+        numbers = BotConfigProposal.objects.filter(
+            bot_config=obj, label=name, base_version=target.version, status__in=(OPEN, APPROVED)
+        ).values_list("number", flat=True)
+        for number in sorted(numbers):
+            if manager.get_proposal(number).config == target.config:
+                return number
+        return None
+
+    def _nothing_proposed(self, request: HttpRequest, problem: Exception) -> None:
+        if isinstance(problem, ValidationError):
+            problem = ValueError(" ".join(problem.messages))
+        self.message_user(
+            request, _("Nothing was proposed: %(problem)s") % {"problem": problem}, messages.ERROR
+        )
 
     def _nothing_moved(self, request: HttpRequest, problem: Exception) -> None:
         self.message_user(
@@ -455,7 +592,10 @@ class LabelsAdmin(VersionHistoryAdmin):
         target: ConfigVersion,
         form: PromoteForm,
         expand: Any,
+        *,
+        proposing: bool = False,
     ) -> HttpResponse:
+        """The confirmation of a move, or with ``proposing`` of its proposal."""
         states = label_states(obj, manager)
         (state,) = [s for s in states if s.name == name]
         now = manager.get_version(state.version) if state.version is not None else None
@@ -473,12 +613,20 @@ class LabelsAdmin(VersionHistoryAdmin):
         current = obj.current_version
         target_card = version_card(target, is_current=target.version == current)
         now_card = None if now is None else version_card(now, is_current=now.version == current)
+        values = {"obj": obj, "n": target.version, "label": name}
+        pending = None
+        if proposing and state.version != target.version:
+            pending = self._pending_release(obj, manager, name, target)
         context = self._context(
             request,
             obj,
-            _("Promote %(obj)s version %(n)s to %(label)s?")
-            % {"obj": obj, "n": target.version, "label": name},
+            _("Propose version %(n)s for %(label)s?") % values
+            if proposing
+            else _("Promote %(obj)s version %(n)s to %(label)s?") % values,
             form=form,
+            proposing=proposing,
+            pending=pending,
+            pending_url="" if pending is None else self._url("proposal", obj, pending),
             label=self.label_summaries(obj, [state])[0],
             label_badge=render_to_string(
                 BADGE_TEMPLATE, {"name": name, "protected": state.protected, "url": ""}
@@ -557,26 +705,45 @@ class LabelsAdmin(VersionHistoryAdmin):
         )
 
 
-def _moved_meanwhile(name: str, version: int, exc: VersionConflictError) -> str:
-    seen, actual = exc.expected_version, exc.actual_version
+def _moved_meanwhile(
+    name: str, version: int, seen: int | None, actual: int | None, *, proposing: bool = False
+) -> str:
+    """Why the confirmation is shown again: ``name`` moved from ``seen`` (0 or None: not
+    set) to ``actual`` after the page was shown."""
     if actual == version:
         return _(
             "%(label)s was moved to version %(n)s by someone else after this page was shown: "
             "there is nothing left to move."
         ) % {"label": name, "n": version}
-    if seen:
+    if seen and proposing:
+        note = _(
+            "%(label)s was moved to version %(actual)s after this page showed it at version "
+            "%(seen)s, so nothing was proposed."
+        )
+    elif seen:
         note = _(
             "%(label)s was moved to version %(actual)s after this page showed it at version "
             "%(seen)s, so nothing was moved."
+        )
+    elif proposing:
+        note = _(
+            "%(label)s was set to version %(actual)s after this page showed it not set, so "
+            "nothing was proposed."
         )
     else:
         note = _(
             "%(label)s was set to version %(actual)s after this page showed it not set, so "
             "nothing was moved."
         )
-    again = _(
-        "The comparison below now starts from version %(actual)s: review it and confirm "
-        "again to move it to version %(n)s."
-    )
+    if proposing:
+        again = _(
+            "The comparison below now starts from version %(actual)s: review it and confirm "
+            "again to propose version %(n)s."
+        )
+    else:
+        again = _(
+            "The comparison below now starts from version %(actual)s: review it and confirm "
+            "again to move it to version %(n)s."
+        )
     values = {"label": name, "actual": actual, "seen": seen, "n": version}
     return f"{note % values} {again % values}"

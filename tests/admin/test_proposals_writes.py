@@ -105,10 +105,12 @@ def test_without_all_writes_editors_save_as_before(as_role, bot_with_history, se
 
 def test_promoting_a_review_label_moves_nothing(as_role, bot_with_history):
     bot = bot_with_history
-    client = as_role("superuser")
+    # May move every label but not propose (who may propose it: test_labels_propose.py).
+    client = as_role("viewer", "promote_botconfig", "promote_protected_botconfig")
     history = client.get(url("history", bot.pk)).content.decode()
     promotions = re.findall(r'cv-promote-button[^"]*" data-label="(\w+)"', history)
     assert set(promotions) == {"staging"}
+    assert "cv-propose-button" not in history
     for response in (
         client.get(url("promote", bot.pk, "production", 2), follow=True),
         client.post(
