@@ -129,18 +129,22 @@ class DatabaseLabels:
         except IntegrityError:
             raise StoreConflict(sequence) from None  # another move took the number
         # Should the COMMIT of serialized() fail, the move may have landed all the same.
-        self._landed = partial(self._move_landed, sequence, link)
+        self._landed = partial(
+            row_landed,
+            self.using,
+            BotConfigLabelMove.objects.filter(
+                bot_config_id=self.bot_config.pk, sequence=sequence, chain_hash=link
+            ),
+        )
         return LabelMove(**{**vars(numbered), "chain_hash": link})
 
-    def _move_landed(self, sequence: int, link: str) -> bool:
-        """After the connection failed while committing a move: whether the move was
-        committed all the same. Asked on a new connection; False if that fails too."""
-        connections[self.using].close()
-        try:
-            return bool(
-                BotConfigLabelMove.objects.using(self.using)
-                .filter(bot_config_id=self.bot_config.pk, sequence=sequence, chain_hash=link)
-                .exists()
-            )
-        except DatabaseError:
-            return False
+
+def row_landed(using: str, rows: models.QuerySet[Any]) -> bool:
+    """After the connection failed while committing a row: whether ``rows`` (that row,
+    looked for by its config, sequence and chain hash) was committed all the same. Asked
+    on a new connection; False if that fails too."""
+    connections[using].close()
+    try:
+        return bool(rows.using(using).exists())
+    except DatabaseError:
+        return False

@@ -15,13 +15,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, IntegrityError, connections, models, transaction
+from django.db import IntegrityError, models, transaction
 
 from config_versions.conf import settings as cv_settings
 from config_versions.core.errors import StoreConflict
 from config_versions.core.jsondata import GENESIS, normalize_config
 from config_versions.core.proposals import Proposal, ProposalEvent, event_chain_hash
 from config_versions.core.signing import sign_chain_hash
+from config_versions.label_storage import row_landed
 from config_versions.models import BotConfigProposal, BotConfigProposalEvent
 from config_versions.statements import created_at
 
@@ -100,7 +101,13 @@ class DatabaseProposals:
             raise StoreConflict(sequence) from None  # another step took the number
         self._save_summary(state, when)
         # Should the COMMIT of serialized() fail, the step may have landed all the same.
-        self._landed = partial(self._event_landed, sequence, link)
+        self._landed = partial(
+            row_landed,
+            self.using,
+            BotConfigProposalEvent.objects.filter(
+                bot_config_id=self.bot_config.pk, sequence=sequence, chain_hash=link
+            ),
+        )
         return ProposalEvent(**{**vars(numbered), "chain_hash": link})
 
     def _save_summary(self, state: Proposal, when: Any) -> None:
@@ -121,16 +128,3 @@ class DatabaseProposals:
             defaults=values,
             create_defaults={**values, "created_at": when},
         )
-
-    def _event_landed(self, sequence: int, link: str) -> bool:
-        """After the connection failed while committing a step: whether it was
-        committed all the same. Asked on a new connection; False if that fails too."""
-        connections[self.using].close()
-        try:
-            return bool(
-                BotConfigProposalEvent.objects.using(self.using)
-                .filter(bot_config_id=self.bot_config.pk, sequence=sequence, chain_hash=link)
-                .exists()
-            )
-        except DatabaseError:
-            return False
