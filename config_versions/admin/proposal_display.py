@@ -26,7 +26,7 @@ from config_versions.editor_form import shown_at
 from config_versions.releases import User
 
 # The diffs of the page, each unfolded by its own query parameter (``expand_base=12``).
-DIFFS = ("base", "current", "merged")
+DIFFS = ("base", "current", "merged", "label")
 
 
 def at(timestamp: float) -> datetime:

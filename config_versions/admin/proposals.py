@@ -246,8 +246,26 @@ class ProposalsAdmin(ProposalStepsAdmin):
                 )
             )
         preview = view.preview
-        merged = None
-        if proposal.is_active and preview.merged is not None and newest.version != base.version:
+        merged = label_diff = None
+        # A proposal that edits nothing releases its base version as it is.
+        release = preview.onto_version == base.version and newest.version != base.version
+        if view.diff_from_label is not None and view.label_version is not None:
+            served = manager.get_version(view.label_version)
+            if served is not None and preview.merged is not None and not release:
+                label_diff = show.build_diff(
+                    "label",
+                    served.config,
+                    preview.merged,
+                    served.version,
+                    _("What %(label)s would serve") % {"label": proposal.label},
+                    expand,
+                )
+        if (
+            proposal.is_active
+            and preview.merged is not None
+            and newest.version != base.version
+            and not release
+        ):
             merged = show.build_diff(
                 "merged",
                 newest.config,
@@ -272,6 +290,9 @@ class ProposalsAdmin(ProposalStepsAdmin):
             behind=newest.version - base.version,
             diffs=diffs,
             merged=merged,
+            release=release,
+            label_diff=label_diff if proposal.is_active else None,
+            label_version=view.label_version,
             conflicts=show.conflicts(
                 preview.conflicts, base.config, proposal.config, newest.config
             ),
