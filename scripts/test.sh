@@ -13,6 +13,9 @@
 #   SKIP_BROWSER=1           leave out the browser tests (they ran in another pass)
 #   PG_URL / MYSQL_URL       where the servers are (defaults: this machine, CI's set-up)
 #   PYTEST_ARGS              extra pytest arguments, e.g. "-k admin -x"
+#   SERIAL=1                 run the PostgreSQL and MariaDB passes one after the other
+#   MEASURE=0                no coverage (an extra combination whose figure is not gated)
+#   SKIP_SERVERS=1           SQLite only (an extra combination; the servers ran in another)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -43,8 +46,9 @@ if [ "${SKIP_LINT:-0}" != 1 ]; then
 fi
 
 # Coverage comes with the `test` extra; a venv from before it still runs the tests.
-measure=1
-if ! "$BIN/python" -c 'import coverage' 2>/dev/null; then
+measure=${MEASURE:-1}
+if [ "$measure" = 0 ]; then gate_off+=("MEASURE=0")
+elif ! "$BIN/python" -c 'import coverage' 2>/dev/null; then
   measure=0
   if [ "${REQUIRE_ALL_DATABASES:-0}" = 1 ]; then fail "coverage is not installed in $VENV"; fi
 fi
@@ -91,7 +95,12 @@ PY
 # their time is spent waiting on the server, and each has a database of its own. Each
 # pass's output is kept and printed whole when it ends.
 servers=()
-for server in postgresql mariadb; do
+candidates=(postgresql mariadb)
+if [ "${SKIP_SERVERS:-0}" = 1 ]; then
+  candidates=()
+  notes+=("SKIPPED: PostgreSQL and MariaDB (SKIP_SERVERS=1)")
+fi
+for server in "${candidates[@]}"; do
   if [ $server = postgresql ]; then url=$PG_URL; else url=$MYSQL_URL; fi
   if probe "$url"; then
     servers+=("$server")
@@ -104,9 +113,10 @@ done
 server_pass() {  # name: runs the pass, its output to $REPORTS/<name>.log, exit status kept
   local url=$PG_URL
   [ "$1" = postgresql ] || url=$MYSQL_URL
-  # The browser tests drive the same admin code; once (on SQLite) is enough.
+  # The browser tests drive the same admin code, and tests/core is the framework-free
+  # core (no database at all): once, on SQLite, is enough for both.
   ( status=0; notes=(); ran=()
-    run_pytest "$1" "$url" -m "not browser"
+    run_pytest "$1" "$url" -m "not browser" --ignore=tests/core
     echo $status >"$REPORTS/$1.status" ) >"$REPORTS/$1.log" 2>&1
 }
 pids=()
@@ -129,7 +139,8 @@ done
 [ -z "${PYTEST_ARGS:-}" ] || gate_off+=("PYTEST_ARGS selects part of the suite")
 [ "${COVERAGE_GATE:-1}" != 0 ] || gate_off+=("COVERAGE_GATE=0")
 coverage_line=""
-[ $measure = 1 ] || notes+=("SKIPPED: coverage (not installed in $VENV; make test installs it)")
+if [ "${MEASURE:-1}" = 0 ]; then notes+=("SKIPPED: coverage (MEASURE=0)")
+elif [ $measure = 0 ]; then notes+=("SKIPPED: coverage (not installed in $VENV; make test installs it)"); fi
 percent() { "$BIN/python" -m coverage report --fail-under=0 --format=total "$@"; }
 if [ $measure = 0 ]; then :
 elif "$BIN/python" -m coverage combine -q; then
