@@ -58,6 +58,7 @@ def set_up(connections: int, versions: int) -> dict[str, Any]:
     from rest_framework.authtoken.models import Token
 
     from bench.configs import make_bot_config, mutate
+    from config_versions.core.proposals import ReviewPolicy
     from config_versions.models import BotConfig
 
     call_command("migrate", verbosity=0)
@@ -74,6 +75,9 @@ def set_up(connections: int, versions: int) -> dict[str, Any]:
     with transaction.atomic():
         bot = BotConfig.objects.create(name="Load bot", slug="load-bot")
         manager = bot.version_manager
+        # The example site reviews production; the bench only needs the shape of the
+        # label history W2L makes, so its set-up moves labels directly.
+        manager.review_policy = ReviewPolicy()
         manager.create(variants[0])
         for number in range(2, versions + 1):
             manager.update(variants[number % len(variants)], reason=f"Update {number}")
