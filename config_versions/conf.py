@@ -13,6 +13,7 @@ reported at start-up (``config_versions.E0xx``), not cast here.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, cast
 
 from django.conf import settings as django_settings
@@ -85,6 +86,9 @@ def _paths(name: str) -> list[str]:
     return list(get(name))
 
 
+_review_cache: dict[str, tuple[dict[str, Any], ReviewPolicy]] = {}
+
+
 class Settings:
     """Typed, live view of ``CONFIG_VERSIONS``: one property per key of ``DEFAULTS``."""
 
@@ -151,8 +155,16 @@ class Settings:
     @property
     def REVIEW(self) -> ReviewPolicy:
         value = get("REVIEW")
+        value = value if isinstance(value, dict) else {}
+        # Every manager reads it: built once per value of the setting (compared, not
+        # trusted by identity, so a dict changed in place is seen too).
+        cached = _review_cache.get("policy")
+        if cached is not None and cached[0] == value:
+            return cached[1]
         # A mistaken value keeps its default while checks.py reports it (E012).
-        return ReviewPolicy.from_mapping(value if isinstance(value, dict) else {})
+        policy = ReviewPolicy.from_mapping(value)
+        _review_cache["policy"] = (copy.deepcopy(value), policy)
+        return policy
 
     def is_protected_label(self, name: str) -> bool:
         return bool(self.LABELS.get(name, {}).get("protected", False))

@@ -80,3 +80,13 @@ def test_authentication_classes_none_or_list():
 def test_get_refuses_unknown_names():
     with pytest.raises(KeyError, match="MAX_DEPHT"):
         conf.get("MAX_DEPHT")
+
+
+def test_the_review_policy_follows_the_setting_even_when_changed_in_place():
+    review = {"required_approvals": 2}
+    with override_settings(CONFIG_VERSIONS={"REVIEW": review}):
+        assert cv_settings.REVIEW.required_approvals == 2
+        assert cv_settings.REVIEW is cv_settings.REVIEW  # built once per value
+        review["required_approvals"] = 3
+        assert cv_settings.REVIEW.required_approvals == 3
+    assert cv_settings.REVIEW.required_approvals == 1
