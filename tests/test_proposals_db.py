@@ -8,9 +8,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from config_versions import signals
@@ -338,3 +340,33 @@ def test_a_proposal_number_taken_meanwhile_is_refused_by_the_database(config):
             data="{}",
             chain_hash="x",
         )
+
+
+def test_a_release_applied_after_newer_versions_verifies_and_round_trips(config, tmp_path):
+    """A proposal that edits nothing releases its base as it is, writing no version; the
+    verifier and the import must take that apply as one a manager writes."""
+    from config_versions.integrity import check_history
+    from config_versions.managers import restore_history
+
+    manager = config.version_manager
+    manager.update({**BASE, "n": 1}, created_by="ann")  # v2
+    found = manager.propose({**BASE, "n": 1}, 2, "Release v2", created_by="bob", label="production")
+    manager.update({**BASE, "n": 2}, created_by="ann")  # v3, not reviewed
+    manager.review_proposal(found.id, "approve", "cat")
+    applied = manager.apply_proposal(found.id, applied_by="dan")
+    assert (applied.version.version, applied.version.unchanged) == (2, True)
+    fresh = BotConfig.objects.get(pk=config.pk)
+    report = check_history(fresh)
+    assert report.ok, [str(b) for b in report.all_breaks]
+    document = fresh.version_manager.to_dict()
+    target = BotConfig.objects.create(name="Copy", slug="copy")
+    with transaction.atomic():
+        copy = restore_history(target, document)
+    assert copy.get_label("production") == 2
+    assert copy.get_proposal(found.id).applied_version == 2
+    # And through the commands, whose import checks every step first.
+    exported = tmp_path / "release.json"
+    call_command("export_config_history", config.slug, output=str(exported), stderr=StringIO())
+    call_command("import_config_history", str(exported), slug="copy-2", stdout=StringIO())
+    second = BotConfig.objects.get(slug="copy-2").version_manager
+    assert second.get_label("production") == 2
