@@ -32,6 +32,7 @@ from config_versions.releases import User
 if TYPE_CHECKING:
     from config_versions.core.manager import ConfigVersionManager
     from config_versions.core.review import AppliedProposal
+    from config_versions.core.version import ConfigVersion
     from config_versions.models import BotConfig
 
 PROPOSE = "config_versions.propose_botconfig"
@@ -230,6 +231,9 @@ class ProposalView:
     against the newest version, and what applying it now would write."""
 
     proposal: Proposal
+    base: ConfigVersion  # the version it was made from
+    newest: ConfigVersion  # the newest version, as read for this view
+    served: ConfigVersion | None  # what its target label serves, when diff_from_label is
     current_version: int
     diff_from_base: dict[str, Any]
     diff_from_current: dict[str, Any]
@@ -258,8 +262,8 @@ def describe(
     latest = manager.store.latest()
     if base is None or latest is None:  # pragma: no cover - versions are never deleted
         raise VersionNotFoundError(found.base_version)
-    preview = manager.preview_proposal(number)
-    label_version = diff_from_label = None
+    preview = manager.preview_proposal(found)
+    label_version = diff_from_label = served = None
     if found.label is not None:
         label_version = manager.get_label(found.label)
         if label_version is not None and preview.merged is not None:
@@ -268,6 +272,9 @@ def describe(
                 diff_from_label = diff_configs(served.config, preview.merged)
     return ProposalView(
         proposal=found,
+        base=base,
+        newest=latest,
+        served=served,
         current_version=latest.version,
         diff_from_base=diff_configs(base.config, found.config),
         diff_from_current=diff_configs(latest.config, found.config),

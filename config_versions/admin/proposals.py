@@ -226,11 +226,7 @@ class ProposalsAdmin(ProposalStepsAdmin):
         except ProposalNotFoundError as exc:
             raise Http404(str(exc)) from None
         proposal = view.proposal
-        manager = obj.version_manager
-        base = manager.get_version(proposal.base_version)
-        newest = manager.get_version(view.current_version)
-        assert base is not None  # numbers are gapless
-        assert newest is not None
+        base, newest = view.base, view.newest
         expand = {k: show.unfolded(request.GET.getlist(show.expand_param(k))) for k in show.DIFFS}
         heading = _("Proposal %(n)s, revision %(r)s") % {
             "n": proposal.id,
@@ -249,8 +245,8 @@ class ProposalsAdmin(ProposalStepsAdmin):
         merged = label_diff = None
         # A proposal that edits nothing releases its base version as it is.
         release = preview.onto_version == base.version and newest.version != base.version
-        if view.diff_from_label is not None and view.label_version is not None:
-            served = manager.get_version(view.label_version)
+        if view.diff_from_label is not None:
+            served = view.served
             if served is not None and preview.merged is not None and not release:
                 label_diff = show.build_diff(
                     "label",

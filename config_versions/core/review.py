@@ -120,10 +120,11 @@ class ReviewRules:
             if status is None or p.status == status
         ]
 
-    def preview_proposal(self, proposal: int) -> MergePreview:
-        """What applying ``proposal`` would write now: its config merged onto the newest
-        version, or the conflicting JSON Pointers; writes nothing."""
-        found = self.get_proposal(proposal)
+    def preview_proposal(self, proposal: int | Proposal) -> MergePreview:
+        """What applying ``proposal`` (its number, or the proposal already read) would
+        write now: its config merged onto the newest version, or the conflicting JSON
+        Pointers; writes nothing."""
+        found = proposal if isinstance(proposal, Proposal) else self.get_proposal(proposal)
         return self._merge_onto_latest(found)
 
     # Writing -------------------------------------------------------------------
